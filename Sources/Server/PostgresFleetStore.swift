@@ -941,30 +941,27 @@ public final class PostgresFleetStore: FleetStore {
         // The connection is waited for as long as any query's (`timed`), no longer: a pool that could
         // not hand one out held the import request, and a stopping server with it, without end.
         let leased = LeaseFlag()
+        let late = StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)")
         return try await withoutActuallyEscaping(body) { body in
             try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await client.withConnection { conn in
                         // Too late once the deadline has passed: the caller was answered 503 already.
-                        guard leased.claim() else { throw StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)") }
+                        guard leased.claim() else { throw late }
                         try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.importLock))", logger: logger)
-                        do {
-                            let result = try await body()
-                            do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
-                            return result
-                        } catch {
-                            // A lock that cannot be released must not stay with a pooled connection (it would block
-                            // every import): the connection is closed, and the lock goes with it.
-                            do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
-                            throw error
-                        }
+                        let result: Result<T, any Error>
+                        do { result = .success(try await body()) } catch { result = .failure(error) }
+                        // A lock that cannot be released must not stay with a pooled connection (it would block
+                        // every import): the connection is closed, and the lock goes with it.
+                        do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
+                        return try result.get()
                     }
                 }
                 group.addTask {
                     try? await Task.sleep(for: deadline)
                     // The lease and the deadline each change the state once, in one step: the import
                     // goes ahead only if it claimed the lease before the deadline expired it.
-                    if leased.expire() { throw StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)") }
+                    if leased.expire() { throw late }
                     return nil
                 }
                 while let next = try await group.next() {
