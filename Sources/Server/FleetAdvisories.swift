@@ -190,8 +190,7 @@ public final class FleetAdvisories: Sendable {
             out.append(FleetNotChecked(group: "sbom", reason: "the SBOM records \(inputs.count) input\(inputs.count == 1 ? "" : "s") its maker could not read (the first: \(inputs[0].prefix(300))); what they hold is not among the components, so no advisory was matched against it",
                                        packages: inputs.count, purls: inputs))
         case .notRecorded:
-            out.append(FleetNotChecked(group: "sbom", reason: "this release was stored before the server kept what its SBOM says its maker could not read, so whether it is whole is not known yet; the server records it from the stored SBOM when it starts, or when the same SBOM is pushed again",
-                                       packages: 1, purls: []))
+            out.append(Self.notRecordedGroup)
         default: break
         }
         if !unreadable.isEmpty {
@@ -200,6 +199,19 @@ public final class FleetAdvisories: Sendable {
         }
         return out
     }
+
+    /// A stored release's NOT CHECKED groups as the database judges them now; nil when there is no
+    /// such release. Up to 250,000 sources are looked up: off the pool (found by helper-207).
+    func notChecked(_ store: any FleetStore, agent: String, version: String) async throws -> [FleetNotChecked]? {
+        guard let sources = try await store.sources(agent: agent, version: version),
+              let unread = try await store.unreadInputs(agent: agent, version: version) else { return nil }
+        let pending = try await store.pendingSources(agent: agent, version: version)
+        return try await FleetIngest.offPool { [self] in try notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
+    }
+
+    /// The group of a release whose SBOM's unread inputs are not recorded.
+    static let notRecordedGroup = FleetNotChecked(group: "sbom", reason: "this release was stored before the server kept what its SBOM says its maker could not read, so whether it is whole is not known yet; the server records it from the stored SBOM when it starts, or when the same SBOM is pushed again",
+                                                  packages: 1, purls: [])
 
     /// Imports a body (one OSV JSON record, or a zip of them), then matches again every stored
     /// component the changed advisories name, and sends the webhook for findings new on deployed releases.
@@ -439,12 +451,9 @@ extension FleetAdvisories {
             if let c = cached[key], c.state == state, c.unrecordedAt == nil || c.unrecordedAt == unrecorded {
                 n = c.packages; at = c.unrecordedAt
             } else {
-                guard let sources = try await store.sources(agent: agent, version: version),
-                      let unread = try await store.unreadInputs(agent: agent, version: version) else { continue }
-                let pending = try await store.pendingSources(agent: agent, version: version)
-                let groups = try await FleetIngest.offPool { [self] in try notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
+                guard let groups = try await notChecked(store, agent: agent, version: version) else { continue }
                 n = groups.reduce(0) { $0 + $1.packages }
-                at = unread == .notRecorded ? unrecorded : nil
+                at = groups.contains(Self.notRecordedGroup) ? unrecorded : nil
             }
             judged[key] = (state, n, at)
             if n > 0 { out.append(FleetReleaseNotChecked(agent: agent, version: version, packages: n)) }

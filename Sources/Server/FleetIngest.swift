@@ -155,9 +155,7 @@ public enum FleetIngest {
                 try Task.checkCancellation()
                 do {
                     guard let body = try await store.sbom(agent: r.agent, version: r.version), !body.isEmpty else { passedOver += 1; continue }
-                    guard let inventory = try? await offPool({ () throws -> Inventory in
-                        do throws(InputError) { return try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch { throw error }
-                    }) else { passedOver += 1; continue }
+                    guard let inventory = try? await offPool({ try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) }) else { passedOver += 1; continue }
                     try await store.recordUnreadInputs(agent: r.agent, version: r.version, unreadInputs(inventory))
                     recorded += 1
                 } catch is CancellationError { throw CancellationError() } catch {

@@ -254,15 +254,12 @@ public struct FleetServer: Sendable {
             try Self.refuseParameters(request)
             try Self.requireRead(context)
             let (agent, version) = try Self.agentAndVersion(context)
-            guard let findings = try await store.findings(agent: agent, version: version),
-                  let sources = try await store.sources(agent: agent, version: version),
-                  let unread = try await store.unreadInputs(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            let missing = FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)")
+            guard let findings = try await store.findings(agent: agent, version: version) else { throw missing }
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
             try await advisories.sync()
-            // Up to 250,000 sources looked up: off the pool, as `fleetNotChecked` is (found by helper-207).
-            let pending = try await store.pendingSources(agent: agent, version: version)
-            let notChecked = try await FleetIngest.offPool { try advisories.notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
+            guard let notChecked = try await advisories.notChecked(store, agent: agent, version: version) else { throw missing }
             return FleetJSON.response(FleetFindingsAnswer(findings: try advisories.live(findings, id: \.id), notChecked: notChecked))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
@@ -441,13 +438,10 @@ public struct FleetServer: Sendable {
                 case .failure(let e): throw FleetAPIError(.badRequest, field: "as_of", "as_of \(e.message)")
                 }
             case "ecosystem":
-                // OSV ecosystem names hold spaces (`Red Hat`, `Rocky Linux`): only control and
-                // bidirectional-override characters are refused (helper-224).
+                // OSV ecosystem names hold spaces (`Red Hat`, `Rocky Linux`): only what a terminal or a
+                // table would show escaped (control, bidirectional-override characters) is refused (helper-224).
                 let e = String(v)
-                let refused: (Unicode.Scalar) -> Bool = { c in
-                    c.value < 0x20 || (0x7F...0x9F).contains(c.value) || (0x202A...0x202E).contains(c.value) || (0x2066...0x2069).contains(c.value)
-                }
-                guard (1...100).contains(e.utf8.count), !e.unicodeScalars.contains(where: refused), e.trimmingCharacters(in: .whitespaces) == e else {
+                guard (1...100).contains(e.utf8.count), Redactor.escapeTableCell(e) == e, e.trimmingCharacters(in: .whitespaces) == e else {
                     throw FleetAPIError(.badRequest, field: "ecosystem", "ecosystem must be an OSV ecosystem name (PyPI, Debian:12, Red Hat) of 1 to 100 bytes, without control characters or spaces around it")
                 }
                 guard ecosystems.count < 64 else { throw FleetAPIError(.badRequest, field: "ecosystem", "at most 64 ecosystems an import") }

@@ -143,15 +143,14 @@ enum FleetWeb {
                   let summary = try await store.release(agent: agent, version: version),
                   let components = try await store.components(agent: agent, version: version, after: nil, limit: FleetPages.componentsShown),
                   let findings = try await store.findings(agent: agent, version: version),
-                  let sources = try await store.sources(agent: agent, version: version),
-                  let unread = try await store.unreadInputs(agent: agent, version: version),
                   let attestations = try await store.attestations(agent: agent, version: version),
                   let policy = try await store.policyResults(agent: agent, version: version) else {
                 return html(FleetPages.notFound("No such release."), status: .notFound)
             }
             try await advisories.sync()
-            let pending = try await store.pendingSources(agent: agent, version: version)
-            let notChecked = try await FleetIngest.offPool { try advisories.notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
+            guard let notChecked = try await advisories.notChecked(store, agent: agent, version: version) else {
+                return html(FleetPages.notFound("No such release."), status: .notFound)
+            }
             return html(FleetPages.release(.init(summary: summary, components: components, findings: try advisories.live(findings, id: \.id), notChecked: notChecked,
                                                  attestations: attestations, policy: policy)))
         }
