@@ -53,8 +53,9 @@ public struct ScanReport: Sendable {
             // Statements scoped to another product, with the findings they were not applied to: one
             // line per statement, not per finding (helper-218).
             var notApplied: [VEXDocument.NotApplied: [Finding]] = [:], notAppliedOrder: [VEXDocument.NotApplied] = []
+            let index = VEXDocument.Index(vex, subject: subject)
             for f in result.findings {
-                let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex, subject: subject)
+                let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: index)
                 if let c = decision.conflict { warnings.append(Redactor.redact(c)) }   // and no VEX statement suppresses it
                 for n in decision.notApplied {
                     if notApplied[n] == nil { notAppliedOrder.append(n) }

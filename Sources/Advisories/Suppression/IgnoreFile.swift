@@ -22,7 +22,20 @@ public struct IgnoreFile: Sendable {
         public var file: String
     }
 
-    public var entries: [Entry]
+    public let entries: [Entry]
+    /// Id → package key (`VEXDocument.Index`; `*` for an entry without a package) → entries, ascending.
+    /// Read flat, a file of 100,000 entries was held against every finding in turn.
+    private let index: [String: [String: [Int]]]
+
+    public init(entries: [Entry]) {
+        self.entries = entries
+        var index: [String: [String: [Int]]] = [:]
+        for (i, e) in entries.enumerated() {
+            let keys = e.package.map { VEXDocument.Index.keys(of: VEXDocument.Product($0), subject: .unnamed) } ?? ["*"]
+            for key in Set(keys) { index[e.id, default: [:]][key, default: []].append(i) }
+        }
+        self.index = index
+    }
 
     /// `within`: the directory the file was found in by default (a scan's target): it is read as any
     /// file of the target is, its links resolved inside that directory, so a link there cannot bring in
@@ -94,11 +107,17 @@ public struct IgnoreFile: Sendable {
     /// entries naming each of them (the first is returned); nil when any part is left.
     public func suppressing(_ f: Finding, today: String) -> Entry? {
         var first: Entry?
+        let keys = VEXDocument.Index.keys(ofPackage: f.purl) + ["*"]
         for part in f.suppressionParts {
-            guard let e = entries.first(where: { e in
-                (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
+            // The entries that may name it (every name `Finding.names(_:cover:)` can accept), in file order.
+            var names = Set([f.id] + f.aliases + f.mergedCVEs.keys)
+            if let part { names.insert(part) }
+            let candidates = Set(names.flatMap { name in keys.flatMap { index[name]?[$0] ?? [] } }).sorted()
+            guard let i = candidates.first(where: { i in
+                let e = entries[i]
+                return (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
             }) else { return nil }
-            first = first ?? e
+            first = first ?? entries[i]
         }
         return first
     }

@@ -310,11 +310,14 @@ public struct VEXDocument: Sendable {
 
     /// The verdict, and the product a statement would have spoken of the finding's package inside,
     /// when the scan is not of it (and no entry of the statement applies otherwise).
-    static func verdictAndScope(_ s: Statement, on f: Finding, part: String?, subject: Subject) -> (verdict: Verdict?, outside: Scope?) {
+    /// `only`: the products to look at, ascending (`Index.candidates`); nil, all of them. Those left
+    /// out cannot cover the finding's package, so they would say nothing of it.
+    static func verdictAndScope(_ s: Statement, on f: Finding, part: String?, subject: Subject, only: [Int]? = nil) -> (verdict: Verdict?, outside: Scope?) {
         guard f.names([s.vulnerability] + s.aliases, cover: part) else { return (nil, nil) }
         var applies = false, clears = false, keeps = false
         var outside: Scope?
-        for p in s.products {
+        let products = only.map { $0.map { s.products[$0] } } ?? s.products
+        for p in products {
             var id = p.id
             // A BOM-Link names a component of that BOM by its bom-ref. When the scan is of that BOM and
             // it has refs, they alone say which package (syft's and trivy's are not plain purls).
@@ -335,7 +338,8 @@ public struct VEXDocument: Sendable {
                 // must keep deciding, helper-222), but it cannot clear.
                 // A ref counts as named only when its entry's versions clear this version: one listing
                 // 9.9 says nothing of the copy at 2.8 (helper-223).
-                let namedRefs = Set(s.products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
+                // The products left out name no ref of this purl, so they add nothing here.
+                let namedRefs = Set(products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
                 if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) {
                     applies = true; keeps = true
                     continue
@@ -420,11 +424,16 @@ public struct VEXDocument: Sendable {
     /// Statements scoped to a product (OpenVEX subcomponents, CycloneDX BOM-Links) apply only when
     /// `subject`, what the scan is of, is that product; the others are named in `notApplied`.
     public static func decide(_ f: Finding, in documents: [VEXDocument], subject: Subject = .unnamed) -> Decision {
+        decide(f, in: Index(documents, subject: subject))
+    }
+
+    /// `decide(f, in: documents, subject: subject)`, with the documents indexed once for all of a scan's findings.
+    public static func decide(_ f: Finding, in index: Index) -> Decision {
         var first: Decision?
-        var notApplied: [NotApplied] = []
+        var notApplied: [NotApplied] = [], seen = Set<NotApplied>()
         for part in f.suppressionParts {
-            let d = decide(f, part: part, in: documents, subject: subject)
-            for n in d.notApplied where !notApplied.contains(n) { notApplied.append(n) }
+            let d = decide(f, part: part, in: index)
+            for n in d.notApplied where seen.insert(n).inserted { notApplied.append(n) }
             if d.conflict != nil || d.suppressing == nil { return Decision(suppressing: nil, conflict: d.conflict, notApplied: notApplied) }
             first = first ?? d
         }
@@ -432,26 +441,24 @@ public struct VEXDocument: Sendable {
         return first ?? Decision(suppressing: nil, conflict: nil, notApplied: notApplied)
     }
 
-    static func decide(_ f: Finding, part: String?, in documents: [VEXDocument], subject: Subject = .unnamed) -> Decision {
+    static func decide(_ f: Finding, part: String?, in index: Index) -> Decision {
         var newest: (statement: Statement, verdict: Verdict)?
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         var judged: [(statement: Statement, verdict: Verdict, document: Int)] = [], newestDocument = 0
         var notApplied: [NotApplied] = []
-        for (di, d) in documents.enumerated() {
-            for s in d.statements {
-                let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: subject)
-                if let scope = outside, s.suppresses { notApplied.append(NotApplied(origin: s.origin, status: s.status, scope: scope)) }
-                guard let v = verdict else { continue }
-                verdicts.insert(v == .suppressing); all.append(s); judged.append((s, v, di))
-                if s.timestamp == nil { undated.append(s) }
-                if let n = newest, let a = n.statement.timestamp, let t = s.timestamp, t < a { continue }
-                newest = (s, v); newestDocument = di
-            }
+        for (s, di, products) in index.candidates(for: f, part: part) {
+            let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: index.subject, only: products)
+            if let scope = outside, s.suppresses { notApplied.append(NotApplied(origin: s.origin, status: s.status, scope: scope)) }
+            guard let v = verdict else { continue }
+            verdicts.insert(v == .suppressing); all.append(s); judged.append((s, v, di))
+            if s.timestamp == nil { undated.append(s) }
+            if let n = newest, let a = n.statement.timestamp, let t = s.timestamp, t < a { continue }
+            newest = (s, v); newestDocument = di
         }
         if verdicts.count > 1, !undated.isEmpty {
             let said = all.map { "\($0.origin) (\($0.status)\($0.timestamp.map { ", " + $0.description } ?? ", undated"))" }
             return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree and not all are dated, so the newest "
-                + "cannot be known: \(said.joined(separator: "; ")); the finding is kept", notApplied: notApplied)
+                + "cannot be known: \(listed(said)); the finding is kept", notApplied: notApplied)
         }
         // Statements of two files with the same time that disagree: which is newer cannot be known
         // either, and the order the files were given in decided (found by helper-148). Within one
@@ -461,11 +468,18 @@ public struct VEXDocument: Sendable {
             if !tied.isEmpty {
                 let said = ([n.statement] + tied).map { "\($0.origin) (\($0.status), \(t))" }
                 return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree at the same time, so the newest "
-                    + "cannot be known: \(said.joined(separator: "; ")); the finding is kept", notApplied: notApplied)
+                    + "cannot be known: \(listed(said)); the finding is kept", notApplied: notApplied)
             }
         }
         guard let newest, newest.verdict == .suppressing else { return Decision(suppressing: nil, conflict: nil, notApplied: notApplied) }
         return Decision(suppressing: newest.statement, conflict: nil)
+    }
+
+    /// The statements a conflict names: the first 20, and how many more. Every finding a conflict
+    /// touches gets its line, so 100,000 statements in disagreement wrote gigabytes of warnings.
+    static func listed(_ said: [String]) -> String {
+        let shown = said.prefix(20).joined(separator: "; ")
+        return said.count > 20 ? shown + "; and \(said.count - 20) more" : shown
     }
 
     /// The statement that takes this finding out, if any: `decide(f, in: documents).suppressing`.

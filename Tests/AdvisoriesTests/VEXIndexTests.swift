@@ -1,0 +1,166 @@
+import Catalog
+import Foundation
+import ProvenantCore
+import Testing
+@testable import Advisories
+
+/// The index of a scan's VEX statements and ignore entries: it narrows what each finding is held
+/// against, and must never leave out a statement or product that would speak of it.
+@Suite struct VEXIndexTests {
+    func finding(_ id: String, aliases: [String], purl: String, version: String) -> Finding {
+        Finding(id: id, aliases: aliases, summary: "", severity: .medium, score: nil, vector: nil, severitySource: "none",
+                package: "p", ecosystem: "PyPI", version: version, purl: purl, locations: [],
+                fixed: [], status: .affected, note: nil, published: nil, modified: "2024-01-01T00:00:00Z")
+    }
+
+    /// Statements drawn from every kind of product the index keys differently, judged for each finding
+    /// both ways: against every statement and product, and against the index's candidates only.
+    @Test func theIndexLeavesOutNothingThatSpeaksOfAFinding() throws {
+        let serial = "3e671687-395b-41f5-a30f-a58921a69b79"
+        let ids = ["pkg:pypi/idna", "pkg:pypi/idna@2.8", "pkg:pypi/idna@2.9", "pkg:pypi/idna@", "pkg:pypi/idna@2.8?arch=x",
+                   "pkg:pypi/idna@2.8#sub", "pkg:pypi/IDNA@2.8", "idna", "not a purl", "pkg:pypi/django@1.0", "pkg:pypi/django",
+                   "pkg:npm/%40angular/core@1.0", "pkg:npm/@angular/core", "pkg:golang/golang.org/x/net@v0.1.0#html",
+                   "pkg:golang/golang.org/x/net", "c1", "c2", "c3", "pkg:pypi/idna%402.8"]
+        let refs = ["c1", "c2", "c3", "c4", "pkg:pypi/idna@2.8", "pkg:npm/%40angular/core@1.0"]
+        let scopes: [VEXDocument.Scope?] = [nil, nil, .bom(serial: serial, version: 1), .bom(serial: serial, version: 2), .product(["pkg:pypi/app@1"]), .product(["pkg:pypi/other@1"])]
+        let versions: [[VEXDocument.Versions]] = [[], [.init(match: .version("2.8"), status: "unaffected")], [.init(match: .version("9.9"), status: "unaffected")],
+                                                  [.init(match: .version("2.8"), status: "affected")], [.init(match: .unreadable("x"), status: "unaffected")]]
+        let names = [("CVE-1", ["GHSA-1"]), ("CVE-2", []), ("PYSEC-1", ["CVE-1"]), ("GO-1", []), ("CVE-3", ["CVE-2"])]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var statements: [VEXDocument.Statement] = []
+        for i in 0..<600 {
+            var products: [VEXDocument.Product] = []
+            for _ in 0..<(1 + next(4)) {
+                let scope = scopes[next(scopes.count)]
+                var p = VEXDocument.Product(ids[next(ids.count)], versions: versions[next(versions.count)], within: scope)
+                if case .bom? = scope {
+                    p.ref = refs[next(refs.count)]
+                    if next(3) == 0 { p.rawRef = refs[next(refs.count)] }
+                }
+                products.append(p)
+            }
+            let (v, aliases) = names[next(names.count)]
+            statements.append(VEXDocument.Statement(vulnerability: v, aliases: aliases, products: products, status: ["not_affected", "affected", "fixed"][next(3)],
+                                                    justification: nil, timestamp: nil, origin: "v#\(i)", refusal: nil))
+        }
+        let documents = [VEXDocument(statements: Array(statements[..<300])), VEXDocument(statements: Array(statements[300...]))]
+        let subjects = [
+            VEXDocument.Subject(purls: ["pkg:pypi/app@1"], serialNumber: "urn:uuid:\(serial)", bomVersion: 1,
+                                refs: DocumentRefs([(id: "c1", purl: "pkg:pypi/idna@2.8"), (id: "c2", purl: "pkg:pypi/idna@2.8"), (id: "c3", purl: "pkg:pypi/django@1.0"),
+                                                    (id: "c3", purl: "pkg:pypi/idna@2.9"), (id: "pkg:npm/%40angular/core@1.0", purl: "pkg:npm/%40angular/core@1.0"),
+                                                    (id: nil, purl: "pkg:golang/golang.org/x/net@v0.1.0#html")])),
+            VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1),
+            .unnamed,
+        ]
+        var merged = finding("GHSA-9", aliases: ["CVE-1", "CVE-2"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        merged.mergedCVEs = ["GHSA-9": ["CVE-1"], "PYSEC-1": ["CVE-1", "CVE-2"]]
+        let findings = [
+            finding("PYSEC-1", aliases: ["CVE-1"], purl: "pkg:pypi/idna@2.8", version: "2.8"),
+            finding("GHSA-1", aliases: ["CVE-1"], purl: "pkg:pypi/idna@2.9", version: "2.9"),
+            finding("CVE-2", aliases: [], purl: "pkg:pypi/django@1.0", version: "1.0"),
+            finding("GO-1", aliases: ["CVE-3"], purl: "pkg:golang/golang.org/x/net@v0.1.0#html", version: "v0.1.0"),
+            finding("CVE-1", aliases: [], purl: "pkg:npm/%40angular/core@1.0", version: "1.0"),
+            finding("CVE-1", aliases: [], purl: "pkg:pypi/idna@2.8?arch=x", version: "2.8"),
+            finding("CVE-2", aliases: [], purl: "idna", version: "2.8"),
+            merged,
+        ]
+        var spoken = 0, viaLinks = 0
+        for subject in subjects {
+            let index = VEXDocument.Index(documents, subject: subject)
+            for f in findings {
+                for part in f.suppressionParts {
+                    var flat: [String] = []
+                    for (di, d) in documents.enumerated() {
+                        for s in d.statements {
+                            let r = VEXDocument.verdictAndScope(s, on: f, part: part, subject: subject)
+                            if r.verdict != nil || r.outside != nil { flat.append("\(di) \(s.origin) \(String(describing: r.verdict)) \(String(describing: r.outside))") }
+                        }
+                    }
+                    let indexed = index.candidates(for: f, part: part).compactMap { c -> String? in
+                        let r = VEXDocument.verdictAndScope(c.statement, on: f, part: part, subject: subject, only: c.products)
+                        return r.verdict != nil || r.outside != nil ? "\(c.document) \(c.statement.origin) \(String(describing: r.verdict)) \(String(describing: r.outside))" : nil
+                    }
+                    let same = indexed == flat
+                    #expect(same, "\(f.purl) \(f.id) part \(part ?? "-"): indexed \(indexed.count), flat \(flat.count); left out: \(flat.filter { !indexed.contains($0) }.prefix(3))")
+                    spoken += flat.count
+                    if subject.refs != nil {
+                        // Statements whose verdict comes only through a BOM-Link's ref: the same judged without the subject's refs.
+                        let bare = VEXDocument.Subject(purls: subject.purls, serialNumber: "urn:uuid:\(serial)", bomVersion: 1)
+                        viaLinks += flat.count - documents.flatMap(\.statements).filter {
+                            let r = VEXDocument.verdictAndScope($0, on: f, part: part, subject: bare); return r.verdict != nil || r.outside != nil
+                        }.count
+                    }
+                }
+            }
+        }
+        // The corpus reaches every kind: statements that speak, and some only through a BOM-Link's ref.
+        #expect(spoken > 300, "\(spoken)")
+        #expect(viaLinks > 0, "\(viaLinks)")
+    }
+
+    /// 10,000 statements on other vulnerabilities of the package, and 10,000 on its vulnerability for
+    /// other packages: the finding is held against the one statement that names both.
+    @Test func aFindingIsHeldOnlyAgainstTheStatementsThatNameItAndItsPackage() {
+        var statements: [VEXDocument.Statement] = []
+        for n in 0..<10_000 {
+            statements.append(.init(vulnerability: "CVE-2099-\(n)", aliases: [], products: [.init("pkg:pypi/idna")], status: "affected",
+                                    justification: nil, timestamp: nil, origin: "a#\(n)", refusal: nil))
+            statements.append(.init(vulnerability: "CVE-2024-3651", aliases: [], products: [.init("pkg:pypi/other\(n)"), .init("pkg:pypi/idna@9.\(n)")], status: "affected",
+                                    justification: nil, timestamp: nil, origin: "b#\(n)", refusal: nil))
+        }
+        statements.append(.init(vulnerability: "CVE-2024-3651", aliases: [], products: [.init("pkg:pypi/other"), .init("pkg:pypi/idna@2.8")], status: "not_affected",
+                                justification: "component_not_present", timestamp: nil, origin: "c#1", refusal: nil))
+        let index = VEXDocument.Index([VEXDocument(statements: statements)])
+        let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        let candidates = index.candidates(for: f, part: nil)
+        #expect(candidates.map(\.statement.origin) == ["c#1"])
+        #expect(candidates.first?.products == [1], "of its products, only the one naming idna 2.8")
+        #expect(VEXDocument.decide(f, in: index).suppressing?.origin == "c#1")
+    }
+
+    /// Statements in disagreement are each named in the conflict: with thousands, every finding they
+    /// touch wrote them all. The first 20 are named, and how many more.
+    @Test func aConflictNamesTwentyStatementsAndCountsTheRest() {
+        let statements = (0..<25).map { n in
+            VEXDocument.Statement(vulnerability: "CVE-2024-3651", aliases: [], products: [.init("pkg:pypi/idna")], status: n % 2 == 0 ? "not_affected" : "affected",
+                                  justification: "component_not_present", timestamp: nil, origin: "v#\(n)", refusal: nil)
+        }
+        let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        let d = VEXDocument.decide(f, in: [VEXDocument(statements: statements)])
+        #expect(d.suppressing == nil)
+        let conflict = d.conflict ?? ""
+        #expect(conflict.contains("v#19 (affected, undated); and 5 more;"), "\(conflict)")
+        #expect(!conflict.contains("v#20"), "\(conflict)")
+    }
+
+    /// The ignore file's index keeps file order: the first entry that takes the finding out is the
+    /// one reported, whether it names the package, a version of it, or no package.
+    @Test func theFirstIgnoreEntryInFileOrderDecides() throws {
+        let dir = try tempDir("ignore-index")
+        try write("""
+            ignore:
+              - id: CVE-2024-3651
+                reason: only 2.8
+                package: pkg:pypi/idna@2.8
+              - id: PYSEC-2024-60
+                reason: any package
+              - id: CVE-2024-3651
+                reason: idna
+                package: pkg:pypi/idna
+              - id: CVE-2024-3651
+                reason: expired
+                expires: 2020-01-01
+            """, to: dir + "/i.yaml")
+        let ignore = try IgnoreFile.load(dir + "/i.yaml")
+        let at28 = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        let at29 = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.9", version: "2.9")
+        let other = finding("GHSA-x", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.9", version: "2.9")
+        let django = finding("GHSA-x", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/django@2.9", version: "2.9")
+        #expect(ignore.suppressing(at28, today: "2026-01-01")?.reason == "only 2.8")
+        #expect(ignore.suppressing(at29, today: "2026-01-01")?.reason == "any package")
+        #expect(ignore.suppressing(other, today: "2026-01-01")?.reason == "idna")
+        #expect(ignore.suppressing(django, today: "2026-01-01") == nil, "only an expired entry names it for any package")
+        #expect(ignore.suppressing(django, today: "2019-12-31")?.reason == "expired")
+    }
+}
