@@ -317,6 +317,7 @@ public struct VEXDocument: Sendable {
         var applies = false, clears = false, keeps = false
         var outside: Scope?
         let products = only.map { $0.map { s.products[$0] } } ?? s.products
+        var namedRefsOf: [Scope: Set<String>] = [:]
         for p in products {
             var id = p.id
             // A BOM-Link names a component of that BOM by its bom-ref. When the scan is of that BOM and
@@ -339,7 +340,12 @@ public struct VEXDocument: Sendable {
                 // A ref counts as named only when its entry's versions clear this version: one listing
                 // 9.9 says nothing of the copy at 2.8 (helper-223).
                 // The products left out name no ref of this purl, so they add nothing here.
-                let namedRefs = Set(products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
+                // Gathered once a scope: per product, 100,000 entries naming one ref took 10^10 steps.
+                let namedRefs = namedRefsOf[scope] ?? {
+                    let refs = Set(products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
+                    namedRefsOf[scope] = refs
+                    return refs
+                }()
                 if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) {
                     applies = true; keeps = true
                     continue
