@@ -20,7 +20,8 @@ import Testing
         let ids = ["pkg:pypi/idna", "pkg:pypi/idna@2.8", "pkg:pypi/idna@2.9", "pkg:pypi/idna@", "pkg:pypi/idna@2.8?arch=x",
                    "pkg:pypi/idna@2.8#sub", "pkg:pypi/IDNA@2.8", "idna", "not a purl", "pkg:pypi/django@1.0", "pkg:pypi/django",
                    "pkg:npm/%40angular/core@1.0", "pkg:npm/@angular/core", "pkg:golang/golang.org/x/net@v0.1.0#html",
-                   "pkg:golang/golang.org/x/net", "c1", "c2", "c3", "pkg:pypi/idna%402.8"]
+                   "pkg:golang/golang.org/x/net", "c1", "c2", "c3", "pkg:pypi/idna%402.8", "pkg:pypi/idna?distro=d", "pkg:pypi/idna@2.8?arch=x&distro=d",
+                   "pkg:golang/golang.org/x/net#/html/", "pkg:golang/golang.org/x/net#other"]
         let refs = ["c1", "c2", "c3", "c4", "pkg:pypi/idna@2.8", "pkg:npm/%40angular/core@1.0"]
         let scopes: [VEXDocument.Scope?] = [nil, nil, .bom(serial: serial, version: 1), .bom(serial: serial, version: 2), .product(["pkg:pypi/app@1"]), .product(["pkg:pypi/other@1"])]
         let versions: [[VEXDocument.Versions]] = [[], [.init(match: .version("2.8"), status: "unaffected")], [.init(match: .version("9.9"), status: "unaffected")],
@@ -63,6 +64,8 @@ import Testing
             finding("CVE-1", aliases: [], purl: "pkg:npm/%40angular/core@1.0", version: "1.0"),
             finding("CVE-1", aliases: [], purl: "pkg:pypi/idna@2.8?arch=x", version: "2.8"),
             finding("CVE-2", aliases: [], purl: "idna", version: "2.8"),
+            finding("PYSEC-1", aliases: ["CVE-1"], purl: "pkg:pypi/idna@2.8?arch=x&distro=d", version: "2.8"),
+            finding("CVE-3", aliases: [], purl: "pkg:pypi/idna@2.9?distro=d", version: "2.9"),
             merged,
         ]
         var spoken = 0, viaLinks = 0
@@ -77,7 +80,9 @@ import Testing
                             if r.verdict != nil || r.outside != nil { flat.append("\(di) \(s.origin) \(String(describing: r.verdict)) \(String(describing: r.outside))") }
                         }
                     }
-                    let indexed = index.candidates(for: f, part: part).compactMap { c -> String? in
+                    let found = index.candidates(for: f, part: part)
+                    #expect(found != nil)
+                    let indexed = (found ?? []).compactMap { c -> String? in
                         let r = VEXDocument.verdictAndScope(c.statement, on: f, part: part, subject: subject, only: c.products)
                         return r.verdict != nil || r.outside != nil ? "\(c.document) \(c.statement.origin) \(String(describing: r.verdict)) \(String(describing: r.outside))" : nil
                     }
@@ -113,10 +118,31 @@ import Testing
                                 justification: "component_not_present", timestamp: nil, origin: "c#1", refusal: nil))
         let index = VEXDocument.Index([VEXDocument(statements: statements)])
         let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
-        let candidates = index.candidates(for: f, part: nil)
+        let candidates = index.candidates(for: f, part: nil) ?? []
         #expect(candidates.map(\.statement.origin) == ["c#1"])
         #expect(candidates.first?.products == [1], "of its products, only the one naming idna 2.8")
         #expect(VEXDocument.decide(f, in: index).suppressing?.origin == "c#1")
+    }
+
+    /// More statements, products and versions than the budget may speak of a finding: it is not
+    /// judged, and kept, with the reason; one fewer and a statement among them still takes it out.
+    @Test func aFindingMoreStatementsSpeakOfThanTheBudgetIsKept() {
+        func statements(_ count: Int) -> [VEXDocument.Statement] {
+            (0..<count).map { n in
+                VEXDocument.Statement(vulnerability: "CVE-2024-3651", aliases: [], products: [.init("pkg:pypi/idna", versions: [.init(match: .version("9.\(n)"), status: "affected")])],
+                                      status: "affected", justification: nil, timestamp: VEXTimestamp("2024-01-01T00:00:00Z"), origin: "v#\(n)", refusal: nil)
+            } + [VEXDocument.Statement(vulnerability: "CVE-2024-3651", aliases: [], products: [.init("pkg:pypi/idna@2.8")], status: "not_affected",
+                                       justification: "component_not_present", timestamp: VEXTimestamp("2025-01-01T00:00:00Z"), origin: "last", refusal: nil)]
+        }
+        let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        // Each of the first statements costs 3 (itself, its product, its version); the last 2.
+        let within = (VEXDocument.Index.budget - 2) / 3
+        #expect(VEXDocument.decide(f, in: [VEXDocument(statements: statements(within))]).suppressing?.origin == "last")
+        let over = VEXDocument.decide(f, in: [VEXDocument(statements: statements(within + 1))])
+        #expect(over.suppressing == nil)
+        #expect(over.conflict?.contains("were not judged, and the finding is kept") == true, "\(over.conflict ?? "")")
+        // Far over: the gathering stops early, with the same answer.
+        #expect(VEXDocument.decide(f, in: [VEXDocument(statements: statements(50_000))]).suppressing == nil)
     }
 
     /// Statements in disagreement are each named in the conflict: with thousands, every finding they
@@ -162,5 +188,27 @@ import Testing
         #expect(ignore.suppressing(other, today: "2026-01-01")?.reason == "idna")
         #expect(ignore.suppressing(django, today: "2026-01-01") == nil, "only an expired entry names it for any package")
         #expect(ignore.suppressing(django, today: "2019-12-31")?.reason == "expired")
+        // Entries of one id and package: the first in force on the day decides, whatever their order of expiry.
+        try write("""
+            ignore:
+              - id: CVE-2024-3651
+                reason: e1
+                expires: 2025-01-01
+              - id: CVE-2024-3651
+                reason: e2
+                expires: 2024-01-01
+              - id: CVE-2024-3651
+                reason: e3
+                expires: 2027-01-01
+              - id: CVE-2024-3651
+                reason: e4
+                expires: 2026-01-01
+            """, to: dir + "/j.yaml")
+        let days = try IgnoreFile.load(dir + "/j.yaml")
+        #expect(days.suppressing(django, today: "2023-06-01")?.reason == "e1")
+        #expect(days.suppressing(django, today: "2025-01-01")?.reason == "e1")
+        #expect(days.suppressing(django, today: "2025-01-02")?.reason == "e3")
+        #expect(days.suppressing(django, today: "2027-01-01")?.reason == "e3")
+        #expect(days.suppressing(django, today: "2027-01-02") == nil)
     }
 }

@@ -23,18 +23,32 @@ public struct IgnoreFile: Sendable {
     }
 
     public let entries: [Entry]
-    /// Id → package key (`VEXDocument.Index`; `*` for an entry without a package) → entries, ascending.
-    /// Read flat, a file of 100,000 entries was held against every finding in turn.
+    /// Id → package key (`VEXDocument.Index`; `*` for an entry without a package) → the groups of
+    /// entries of one id and package there. Read flat, a file of 100,000 entries was held against
+    /// every finding in turn.
     private let index: [String: [String: [Int]]]
+    /// The entries of one id and package text that can be the first to apply on some day: each
+    /// expires later than every one before it (an entry that expires no later than an earlier one is
+    /// never first). Their expiry days ascend, so the first still in force is found by halving.
+    private let groups: [[(entry: Int, expires: String)]]
 
     public init(entries: [Entry]) {
         self.entries = entries
-        var index: [String: [String: [Int]]] = [:]
+        var index: [String: [String: [Int]]] = [:], groups: [[(entry: Int, expires: String)]] = []
+        var groupOf: [String: Int] = [:]
         for (i, e) in entries.enumerated() {
+            let expires = e.expires ?? "9999-12-31"
+            let name = e.id + "\u{0}" + (e.package ?? "")
+            if let g = groupOf[name] {
+                if let last = groups[g].last, expires > last.expires { groups[g].append((i, expires)) }
+                continue
+            }
+            groupOf[name] = groups.count
+            groups.append([(i, expires)])
             let keys = e.package.map { VEXDocument.Index.keys(of: VEXDocument.Product($0), subject: .unnamed) } ?? ["*"]
-            for key in Set(keys) { index[e.id, default: [:]][key, default: []].append(i) }
+            for key in Set(keys) { index[e.id, default: [:]][key, default: []].append(groups.count - 1) }
         }
-        self.index = index
+        self.index = index; self.groups = groups
     }
 
     /// `within`: the directory the file was found in by default (a scan's target): it is read as any
@@ -112,7 +126,13 @@ public struct IgnoreFile: Sendable {
             // The entries that may name it (every name `Finding.names(_:cover:)` can accept), in file order.
             var names = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { names.insert(part) }
-            let candidates = Set(names.flatMap { name in keys.flatMap { index[name]?[$0] ?? [] } }).sorted()
+            // Of each group that may name it, the first entry still in force.
+            let candidates = Set(names.flatMap { name in keys.flatMap { index[name]?[$0] ?? [] } }).compactMap { g -> Int? in
+                let chain = groups[g]
+                var low = 0, high = chain.count
+                while low < high { let mid = (low + high) / 2; if chain[mid].expires >= today { high = mid } else { low = mid + 1 } }
+                return low < chain.count ? chain[low].entry : nil
+            }.sorted()
             guard let i = candidates.first(where: { i in
                 let e = entries[i]
                 return (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)

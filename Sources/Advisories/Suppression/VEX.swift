@@ -452,7 +452,11 @@ public struct VEXDocument: Sendable {
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         var judged: [(statement: Statement, verdict: Verdict, document: Int)] = [], newestDocument = 0
         var notApplied: [NotApplied] = []
-        for (s, di, products) in index.candidates(for: f, part: part) {
+        guard let candidates = index.candidates(for: f, part: part) else {
+            return Decision(suppressing: nil, conflict: "more than \(Index.budget) VEX statements, products and versions entries may speak of \(f.id) in \(f.purl); "
+                + "they were not judged, and the finding is kept")
+        }
+        for (s, di, products) in candidates {
             let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: index.subject, only: products)
             if let scope = outside, s.suppresses { notApplied.append(NotApplied(origin: s.origin, status: s.status, scope: scope)) }
             guard let v = verdict else { continue }

@@ -9,8 +9,9 @@ extension VEXDocument {
     ///
     /// The index only narrows: each candidate is still judged in full (`verdictAndScope`), so a key
     /// that is too wide costs time, never a verdict. What may cover a package:
-    /// - a purl, by its type, namespace and name, and its version when it names one (a purl naming a
-    ///   version covers that version only; `pkg:x/y@` covers none, and is left out);
+    /// - a purl, by its type, namespace and name, and what else it requires of a package it covers
+    ///   (`purlCovers`): its version when it names one, its first qualifier, its subpath; `pkg:x/y@`
+    ///   covers none, and is left out;
     /// - any other text, by itself (it covers only a package of the same text);
     /// - a BOM-Link into the scanned SBOM, by each purl its bom-ref names there.
     public struct Index: Sendable {
@@ -46,17 +47,38 @@ extension VEXDocument {
             self.places = places; self.byName = byName
         }
 
+        /// The most statements, products and versions entries one finding is judged against. Each may
+        /// speak of it, so each is judged; 100,000 statements on one package, each listing a version,
+        /// took every finding of that package through all of them. Real VEX files give a finding a
+        /// handful. Beyond this it is not judged, and kept (`decide`).
+        public static let budget = 10_000
+
         /// The statements that may speak of `f` (for `part` of it), in the order they are judged, each
-        /// with the products that may cover its package, ascending.
-        func candidates(for f: Finding, part: String?) -> [(statement: Statement, document: Int, products: [Int])] {
+        /// with the products that may cover its package, ascending; nil when they are more than `budget`.
+        func candidates(for f: Finding, part: String?) -> [(statement: Statement, document: Int, products: [Int])]? {
             // Every name `Finding.names(_:cover:)` can accept: its id and aliases, the ids merged into it, the part.
             var names = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { names.insert(part) }
             let keys = Index.keys(ofPackage: f.purl)
             var products: [Int: Set<Int>] = [:]
+            // Counted as gathered, before duplicates are merged (a statement found by two of the finding's
+            // names, or two of its keys), so the gathering itself stops early.
+            var gathered = 0
             for name in names {
                 guard let of = byName[name] else { continue }
-                for key in keys { for c in of[key] ?? [] { products[c.statement, default: []].formUnion(c.products) } }
+                for key in keys {
+                    for c in of[key] ?? [] {
+                        gathered += 1 + c.products.count
+                        if gathered > 4 * Self.budget { return nil }
+                        products[c.statement, default: []].formUnion(c.products)
+                    }
+                }
+            }
+            var cost = 0
+            for (n, ps) in products {
+                let s = documents[places[n].document].statements[places[n].statement]
+                cost += 1 + ps.reduce(0) { $0 + 1 + s.products[$1].versions.count }
+                if cost > Self.budget { return nil }
             }
             return products.keys.sorted().map { n in
                 let place = places[n]
@@ -68,7 +90,12 @@ extension VEXDocument {
         static func keys(of p: Product, subject: Subject) -> [String] {
             var keys: [String] = []
             if !hasEmptyVersion(p.id) {
-                if let u = PackageURL(parsing: p.id) { keys.append(key(u, version: u.version)) } else { keys.append(text(p.id)) }
+                if let u = PackageURL(parsing: p.id) {
+                    let qualifier = u.qualifiers.min { $0.key < $1.key }.map { ($0.key, $0.value) }
+                    keys.append(key(u, version: u.version, qualifier: qualifier, subpath: subpath(u)))
+                } else {
+                    keys.append(text(p.id))
+                }
             }
             // A BOM-Link into the scanned SBOM names its packages through the SBOM's bom-refs, as
             // `verdictAndScope` reads them: every purl either spelling of the ref names, surely or not.
@@ -81,19 +108,33 @@ extension VEXDocument {
             return keys
         }
 
-        /// The keys a finding's package is found under: its purl's name with and without its version,
-        /// and its text.
+        /// The keys a finding's package is found under: its text, and its purl's name with each choice
+        /// of what a covering purl may require of it (its version or not, one of its qualifiers or none,
+        /// its subpath or not).
         static func keys(ofPackage purl: String) -> [String] {
             var keys = [text(purl)]
-            if let u = PackageURL(parsing: purl) {
-                keys.append(key(u, version: nil))
-                if let v = u.version { keys.append(key(u, version: v)) }
+            guard let u = PackageURL(parsing: purl) else { return keys }
+            let sub = subpath(u)
+            for version in [nil] + (u.version.map { [$0] } ?? []) {
+                for qualifier in [nil] + u.qualifiers.map({ ($0.key, $0.value) }) {
+                    for path in [nil] + (sub.map { [$0] } ?? []) { keys.append(key(u, version: version, qualifier: qualifier, subpath: path)) }
+                }
             }
             return keys
         }
 
-        private static func key(_ u: PackageURL, version: String?) -> String {
-            "p\u{0}\(u.type)\u{0}\(u.namespace ?? "")\u{0}\(u.name)" + (version.map { "\u{0}@" + $0 } ?? "")
+        private static func key(_ u: PackageURL, version: String?, qualifier: (String, String)?, subpath: String?) -> String {
+            var k = "p\u{0}\(u.type)\u{0}\(u.namespace ?? "")\u{0}\(u.name)"
+            if let version { k += "\u{0}@\(version)" }
+            if let (name, value) = qualifier { k += "\u{0}?\(name)\u{0}\(value)" }
+            if let subpath { k += "\u{0}#\(subpath)" }
+            return k
+        }
+
+        /// A subpath as `purlCovers` compares it: its segments without empty ones; nil when there are none.
+        private static func subpath(_ u: PackageURL) -> String? {
+            let segments = u.subpath.map(VEXDocument.segments) ?? []
+            return segments.isEmpty ? nil : segments.joined(separator: "/")
         }
         private static func text(_ s: String) -> String { "t\u{0}" + s }
     }
