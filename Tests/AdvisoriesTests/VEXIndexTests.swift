@@ -141,8 +141,6 @@ import Testing
         let over = VEXDocument.decide(f, in: [VEXDocument(statements: statements(within + 1))])
         #expect(over.suppressing == nil)
         #expect(over.conflict?.contains("were not judged, and the finding is kept") == true, "\(over.conflict ?? "")")
-        // Far over: the gathering stops early, with the same answer.
-        #expect(VEXDocument.decide(f, in: [VEXDocument(statements: statements(50_000))]).suppressing == nil)
     }
 
     /// Statements in disagreement are each named in the conflict: with thousands, every finding they
@@ -158,6 +156,66 @@ import Testing
         let conflict = d.conflict ?? ""
         #expect(conflict.contains("v#19 (affected, undated); and 5 more;"), "\(conflict)")
         #expect(!conflict.contains("v#20"), "\(conflict)")
+    }
+
+    /// One statement of many aliases and many products: the index holds each once, not each pair
+    /// (3,000 of each made 9,000,000 entries; helper-228).
+    @Test func theIndexGrowsWithNamesAndProductsNotTheirPairs() {
+        let s = VEXDocument.Statement(vulnerability: "CVE-2024-3651", aliases: (0..<3_000).map { "GHSA-\($0)" },
+                                      products: (0..<3_000).map { .init("pkg:pypi/p\($0)@1.0") }, status: "not_affected",
+                                      justification: "component_not_present", timestamp: nil, origin: "v#1", refusal: nil)
+        let index = VEXDocument.Index([VEXDocument(statements: [s])])
+        let held = index.byName.values.reduce(0) { $0 + $1.count } + index.byKey.values.reduce(0) { $0 + $1.count }
+        #expect(held == 6_001, "\(held)")
+        let f = finding("GHSA-2999", aliases: [], purl: "pkg:pypi/p2999@1.0", version: "1.0")
+        #expect(VEXDocument.decide(f, in: index).suppressing?.origin == "v#1")
+    }
+
+    /// The ignore file's entries, drawn from ids, packages (versions, qualifiers, subpaths) and days,
+    /// judged for findings both ways: by the index, and by the first entry in file order that is in
+    /// force, names the finding and covers its package.
+    @Test func theIgnoreIndexAnswersAsTheFileReadInOrder() throws {
+        let ids = ["CVE-1", "CVE-2", "GHSA-1", "PYSEC-1", "GO-1"]
+        let packages: [String?] = [nil, nil, "pkg:pypi/idna", "pkg:pypi/idna@2.8", "pkg:pypi/idna@2.9", "pkg:pypi/idna?arch=x", "pkg:pypi/idna@2.8?arch=x&distro=d",
+                                   "pkg:golang/golang.org/x/net#html", "pkg:golang/golang.org/x/net@v0.1.0", "pkg:pypi/django"]
+        let days: [String?] = [nil, "2020-01-01", "2025-06-01", "2026-01-01", "2030-01-01"]
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        var text = "ignore:\n"
+        for n in 0..<30 {
+            text += "  - id: \(ids[next(ids.count)])\n    reason: r\(n)\n"
+            if let p = packages[next(packages.count)] { text += "    package: \"\(p)\"\n" }
+            if let d = days[next(days.count)] { text += "    expires: \(d)\n" }
+        }
+        let dir = try tempDir("ignore-flat")
+        try write(text, to: dir + "/i.yaml")
+        let ignore = try IgnoreFile.load(dir + "/i.yaml")
+        var merged = finding("GHSA-1", aliases: ["CVE-1", "CVE-2"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        merged.mergedCVEs = ["GHSA-1": ["CVE-1"], "PYSEC-1": ["CVE-1", "CVE-2"]]
+        let findings = [
+            finding("PYSEC-1", aliases: ["CVE-1"], purl: "pkg:pypi/idna@2.8", version: "2.8"),
+            finding("GHSA-1", aliases: ["CVE-2"], purl: "pkg:pypi/idna@2.9?arch=x", version: "2.9"),
+            finding("CVE-1", aliases: [], purl: "pkg:pypi/idna@2.8?arch=x&distro=d", version: "2.8"),
+            finding("GO-1", aliases: ["CVE-2"], purl: "pkg:golang/golang.org/x/net@v0.1.0#html", version: "v0.1.0"),
+            finding("CVE-2", aliases: [], purl: "pkg:pypi/django@1.0", version: "1.0"),
+            merged,
+        ]
+        var decided = 0
+        for today in ["2019-01-01", "2020-01-01", "2025-06-02", "2027-01-01", "2031-01-01"] {
+            for f in findings {
+                var flat: IgnoreFile.Entry?
+                for part in f.suppressionParts {
+                    guard let e = ignore.entries.first(where: { e in
+                        (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
+                    }) else { flat = nil; break }
+                    flat = flat ?? e
+                }
+                let indexed = ignore.suppressing(f, today: today)
+                #expect(indexed == flat, "\(f.id) \(f.purl) on \(today): \(indexed?.reason ?? "none") against \(flat?.reason ?? "none")")
+                if flat != nil { decided += 1 }
+            }
+        }
+        #expect(decided > 10 && decided < 30, "\(decided) of 30 suppressed: the corpus should both suppress and keep")
     }
 
     /// The ignore file's index keeps file order: the first entry that takes the finding out is the

@@ -85,7 +85,13 @@ public struct ScanReport: Sendable {
         // Judged by what the advisories say; shown through the redactor.
         findings = findings.map(\.echoed)
         suppressed = suppressed.map { Suppressed(finding: $0.finding.echoed, by: $0.by) }
-        expiredIgnores = ignore?.expired(today: today) ?? []
+        // Echoed in every format: an id, a reason or a path of the ignore file passes the redactor as any input does.
+        expiredIgnores = (ignore?.expired(today: today) ?? []).map { e in
+            var e = e
+            e.id = Redactor.redactField(e.id); e.reason = Redactor.redact(e.reason); e.file = Redactor.redact(e.file)
+            e.package = e.package.map(Redactor.redactField)
+            return e
+        }
     }
 
     /// Whether any reported finding is at or above `level` (for `--fail-on`).
@@ -170,7 +176,8 @@ extension ScanReport {
         for n in notChecked { out += n.message + "\n" }
         for w in suppressionWarnings { out += "warning: \(w)\n" }
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
-        for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
+        for e in expiredIgnores.prefix(20) { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
+        if expiredIgnores.count > 20 { out += "expired ignore: \(expiredIgnores.count - 20) more (the JSON report lists every one)\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
         if !ages.isEmpty { out += "advisories as of: " + ages.map { "\($0.ecosystem) \($0.day)" }.joined(separator: ", ") + "\n" }
         // Ignore-file ids, origins and suppression notes quote the target's files too.

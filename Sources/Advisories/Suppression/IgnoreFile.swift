@@ -35,10 +35,11 @@ public struct IgnoreFile: Sendable {
     public init(entries: [Entry]) {
         self.entries = entries
         var index: [String: [String: [Int]]] = [:], groups: [[(entry: Int, expires: String)]] = []
-        var groupOf: [String: Int] = [:]
+        struct Group: Hashable { var id: String; var package: String? }
+        var groupOf: [Group: Int] = [:]
         for (i, e) in entries.enumerated() {
             let expires = e.expires ?? "9999-12-31"
-            let name = e.id + "\u{0}" + (e.package ?? "")
+            let name = Group(id: e.id, package: e.package)
             if let g = groupOf[name] {
                 if let last = groups[g].last, expires > last.expires { groups[g].append((i, expires)) }
                 continue

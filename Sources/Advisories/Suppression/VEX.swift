@@ -317,7 +317,7 @@ public struct VEXDocument: Sendable {
         var applies = false, clears = false, keeps = false
         var outside: Scope?
         let products = only.map { $0.map { s.products[$0] } } ?? s.products
-        var namedRefsOf: [Scope: Set<String>] = [:]
+        var everyCopyNamedIn: [Scope: Bool] = [:]
         for p in products {
             var id = p.id
             // A BOM-Link names a component of that BOM by its bom-ref. When the scan is of that BOM and
@@ -327,9 +327,10 @@ public struct VEXDocument: Sendable {
                 // So does one whose decoded and written spellings name two packages.
                 let spellings = [ref] + (p.rawRef.map { [$0] } ?? [])
                 let named = Set(spellings.compactMap { known.refs[$0] })
-                let unsure = spellings.compactMap { known.ambiguous[$0] }.reduce(into: Set<String>()) { $0.formUnion($1) }
-                if !unsure.isEmpty || named.count > 1 {
-                    if unsure.contains(f.purl) || named.contains(f.purl) { applies = true; keeps = true }
+                // Asked of each set, not gathered: a ref the SBOM gives to 10,000 packages, named by
+                // 10,000 entries, was 10^8 insertions (helper-228).
+                if spellings.contains(where: { known.ambiguous[$0]?.isEmpty == false }) || named.count > 1 {
+                    if spellings.contains(where: { known.ambiguous[$0]?.contains(f.purl) == true }) || named.contains(f.purl) { applies = true; keeps = true }
                     continue
                 }
                 guard let purl = named.first, purl == f.purl else { continue }
@@ -340,13 +341,15 @@ public struct VEXDocument: Sendable {
                 // A ref counts as named only when its entry's versions clear this version: one listing
                 // 9.9 says nothing of the copy at 2.8 (helper-223).
                 // The products left out name no ref of this purl, so they add nothing here.
-                // Gathered once a scope: per product, 100,000 entries naming one ref took 10^10 steps.
-                let namedRefs = namedRefsOf[scope] ?? {
-                    let refs = Set(products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
-                    namedRefsOf[scope] = refs
-                    return refs
+                // Judged once a scope (`purl` is the finding's throughout): per product, 100,000 entries
+                // naming one ref took 10^10 steps.
+                let everyCopyNamed = everyCopyNamedIn[scope] ?? {
+                    let namedRefs = Set(products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
+                    let all = !known.unnamedCopies.contains(purl) && (subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs)
+                    everyCopyNamedIn[scope] = all
+                    return all
                 }()
-                if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) {
+                if !everyCopyNamed {
                     applies = true; keeps = true
                     continue
                 }
@@ -515,9 +518,12 @@ public struct VEXDocument: Sendable {
     }
 
     /// Whether a purl's text ends its name with `@` and nothing after it (before any `?` or `#`).
+    /// By bytes, as the purl parser splits: read by characters, `@?` followed by a combining mark was
+    /// one character, no `?`, and `pkg:pypi/idna@?\u{301}` covered every version of idna (helper-228).
     static func hasEmptyVersion(_ purl: String) -> Bool {
-        let core = purl.prefix { $0 != "?" && $0 != "#" }
-        return core.hasSuffix("@")
+        let b = purl.utf8
+        let end = b.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? b.endIndex
+        return end > b.startIndex && b[b.index(before: end)] == UInt8(ascii: "@")
     }
 
     /// A subpath's segments, without empty ones (`/html/` is `html`).

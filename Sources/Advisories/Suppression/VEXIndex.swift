@@ -13,22 +13,29 @@ extension VEXDocument {
     ///   (`purlCovers`): its version when it names one, its first qualifier, its subpath; `pkg:x/y@`
     ///   covers none, and is left out;
     /// - any other text, by itself (it covers only a package of the same text);
-    /// - a BOM-Link into the scanned SBOM, by each purl its bom-ref names there.
+    /// - a BOM-Link into the scanned SBOM, by the purl its bom-ref names there, or by the ref itself
+    ///   when the SBOM gives it to several packages.
     public struct Index: Sendable {
         public let documents: [VEXDocument]
         public let subject: Subject
         /// Every statement's place, in the order they are judged: by document, then within it.
         let places: [Place]
-        /// Vulnerability name → package key → the statements under that key, ascending, with the
-        /// products that gave it.
-        let byName: [String: [String: [Candidate]]]
+        /// Per statement: the names it gives, and its package keys with the products that gave each.
+        let names: [Set<String>], keysOf: [[String: [Int]]]
+        /// Name → the statements giving it; package key → the statements with a product under it;
+        /// both ascending. Kept apart, not as pairs: one statement of 30,000 aliases and 30,000
+        /// products would have made 9×10^8 pairs (helper-228).
+        let byName: [String: [Int]], byKey: [String: [Int]]
+        /// Purl → the bom-refs the scanned SBOM gives to it and to other packages too. A BOM-Link
+        /// naming such a ref is keyed by the ref, once, not by each of its packages.
+        let unsureRefsOf: [String: [String]]
 
         struct Place: Sendable { var document: Int; var statement: Int }
-        struct Candidate: Sendable { var statement: Int; var products: [Int] }
 
         public init(_ documents: [VEXDocument], subject: Subject = .unnamed) {
             self.documents = documents; self.subject = subject
-            var places: [Place] = [], byName: [String: [String: [Candidate]]] = [:]
+            var places: [Place] = [], names: [Set<String>] = [], keysOf: [[String: [Int]]] = []
+            var byName: [String: [Int]] = [:], byKey: [String: [Int]] = [:]
             for (di, d) in documents.enumerated() {
                 for (si, s) in d.statements.enumerated() {
                     let n = places.count
@@ -37,14 +44,17 @@ extension VEXDocument {
                     for (pi, p) in s.products.enumerated() {
                         for key in Self.keys(of: p, subject: subject) where productsOf[key]?.last != pi { productsOf[key, default: []].append(pi) }
                     }
+                    let given = Set([s.vulnerability] + s.aliases)
+                    names.append(given); keysOf.append(productsOf)
                     guard !productsOf.isEmpty else { continue }
-                    var names = Set<String>()
-                    for name in [s.vulnerability] + s.aliases where names.insert(name).inserted {
-                        for (key, products) in productsOf { byName[name, default: [:]][key, default: []].append(Candidate(statement: n, products: products)) }
-                    }
+                    for name in given { byName[name, default: []].append(n) }
+                    for key in productsOf.keys { byKey[key, default: []].append(n) }
                 }
             }
-            self.places = places; self.byName = byName
+            var unsure: [String: [String]] = [:]
+            for (ref, purls) in subject.refs?.ambiguous ?? [:] { for purl in purls { unsure[purl, default: []].append(ref) } }
+            self.places = places; self.names = names; self.keysOf = keysOf; self.byName = byName; self.byKey = byKey
+            unsureRefsOf = unsure
         }
 
         /// The most statements, products and versions entries one finding is judged against. Each may
@@ -57,32 +67,27 @@ extension VEXDocument {
         /// with the products that may cover its package, ascending; nil when they are more than `budget`.
         func candidates(for f: Finding, part: String?) -> [(statement: Statement, document: Int, products: [Int])]? {
             // Every name `Finding.names(_:cover:)` can accept: its id and aliases, the ids merged into it, the part.
-            var names = Set([f.id] + f.aliases + f.mergedCVEs.keys)
-            if let part { names.insert(part) }
-            let keys = Index.keys(ofPackage: f.purl)
-            var products: [Int: Set<Int>] = [:]
-            // Counted as gathered, before duplicates are merged (a statement found by two of the finding's
-            // names, or two of its keys), so the gathering itself stops early.
-            var gathered = 0
-            for name in names {
-                guard let of = byName[name] else { continue }
-                for key in keys {
-                    for c in of[key] ?? [] {
-                        gathered += 1 + c.products.count
-                        if gathered > 4 * Self.budget { return nil }
-                        products[c.statement, default: []].formUnion(c.products)
-                    }
-                }
-            }
-            var cost = 0
-            for (n, ps) in products {
+            var wanted = Set([f.id] + f.aliases + f.mergedCVEs.keys)
+            if let part { wanted.insert(part) }
+            let keys = Index.keys(ofPackage: f.purl) + (unsureRefsOf[f.purl] ?? []).map(Index.ref)
+            // Walk the shorter side: the statements giving one of its names, or those with a product
+            // under one of its keys; each is then held to the other side through its own sets.
+            let viaNames = wanted.reduce(0) { $0 + (byName[$1]?.count ?? 0) }, viaKeys = keys.reduce(0) { $0 + (byKey[$1]?.count ?? 0) }
+            let walk = viaNames <= viaKeys ? wanted.flatMap { byName[$0] ?? [] } : keys.flatMap { byKey[$0] ?? [] }
+            var seen = Set<Int>(), found: [(statement: Int, products: [Int])] = [], cost = 0
+            for n in walk where seen.insert(n).inserted {
+                guard !wanted.isDisjoint(with: names[n]) else { continue }
+                var products = Set<Int>()
+                for key in keys { if let ps = keysOf[n][key] { products.formUnion(ps) } }
+                guard !products.isEmpty else { continue }
                 let s = documents[places[n].document].statements[places[n].statement]
-                cost += 1 + ps.reduce(0) { $0 + 1 + s.products[$1].versions.count }
+                cost += 1 + products.reduce(0) { $0 + 1 + s.products[$1].versions.count }
                 if cost > Self.budget { return nil }
+                found.append((n, products.sorted()))
             }
-            return products.keys.sorted().map { n in
-                let place = places[n]
-                return (documents[place.document].statements[place.statement], place.document, products[n]!.sorted())
+            return found.sorted { $0.statement < $1.statement }.map { c in
+                let place = places[c.statement]
+                return (documents[place.document].statements[place.statement], place.document, c.products)
             }
         }
 
@@ -102,7 +107,8 @@ extension VEXDocument {
             if let scope = p.within, case .bom = scope, subject.holds(scope), let ref = p.ref, let known = subject.refs {
                 for spelling in [ref] + (p.rawRef.map { [$0] } ?? []) {
                     if let purl = known.refs[spelling] { keys.append(text(purl)) }
-                    for purl in known.ambiguous[spelling] ?? [] { keys.append(text(purl)) }
+                    // A ref given to several packages: keyed by itself; a finding of any of them looks it up.
+                    if known.ambiguous[spelling] != nil { keys.append(Index.ref(spelling)) }
                 }
             }
             return keys
@@ -137,5 +143,6 @@ extension VEXDocument {
             return segments.isEmpty ? nil : segments.joined(separator: "/")
         }
         private static func text(_ s: String) -> String { "t\u{0}" + s }
+        private static func ref(_ s: String) -> String { "r\u{0}" + s }
     }
 }
