@@ -1,4 +1,5 @@
 import Advisories
+import Catalog
 import Foundation
 
 /// OSV advisories as imported by `db import`/`db update`, and the files that suppress findings.
@@ -17,8 +18,13 @@ enum AdvisoryTargets {
                 runBlocking { _ = try? await AdvisoryImporter.load([path]) }
             }
         },
-        FuzzTarget("vex", "an OpenVEX or CycloneDX VEX document (--vex)") { bytes in
-            Scratch.withFile(bytes, target: "vex", as: "statements.vex.json") { path, _ in _ = try? VEXDocument.load(path) }
+        FuzzTarget("vex", "an OpenVEX or CycloneDX VEX document (--vex), indexed and judged against findings of a scanned SBOM") { bytes in
+            Scratch.withFile(bytes, target: "vex", as: "statements.vex.json") { path, _ in
+                guard let document = try? VEXDocument.load(path) else { return }
+                // The index and the judgement, against a BOM whose refs are plain, shared and ambiguous.
+                let index = VEXDocument.Index([document], subject: vexSubject)
+                for f in vexFindings { _ = VEXDocument.decide(f, in: index) }
+            }
         },
         FuzzTarget("ignore-file", "the ignore file (.provenant-ignore.yaml)") { bytes in
             Scratch.withFile(bytes, target: "ignore-file", as: ".provenant-ignore.yaml") { path, _ in
@@ -54,6 +60,28 @@ enum AdvisoryTargets {
             }
         },
     ]
+
+    /// The scan the `vex` target judges statements for: the BOM `urn:uuid:3e671687-…` version 1.
+    static let vexSubject = VEXDocument.Subject(purls: ["pkg:pypi/app@1.0"], serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", bomVersion: 1,
+                                                refs: DocumentRefs([(id: "c1", purl: "pkg:pypi/idna@2.8"), (id: "c2", purl: "pkg:pypi/idna@2.8"),
+                                                                    (id: "c3", purl: "pkg:npm/%40angular/core@1.0"), (id: "c3", purl: "pkg:pypi/idna@2.9"),
+                                                                    (id: nil, purl: "pkg:golang/golang.org/x/net@v0.1.0#html")]))
+
+    /// Findings the `vex` target judges: one CVE, several merged, and purls with qualifiers and subpaths.
+    static let vexFindings: [Finding] = {
+        func finding(_ id: String, _ aliases: [String], _ purl: String, _ version: String) -> String {
+            #"{"id": "\#(id)", "aliases": [\#(aliases.map { "\"\($0)\"" }.joined(separator: ","))], "summary": "", "severity": 3, "severitySource": "none", "#
+                + #""package": "p", "ecosystem": "PyPI", "version": "\#(version)", "purl": "\#(purl)", "locations": [], "fixed": [], "status": "affected", "modified": "2024-01-01T00:00:00Z"}"#
+        }
+        let json = "[" + [
+            finding("PYSEC-2024-60", ["CVE-2024-3651", "GHSA-jjg7-2v4v-x38h"], "pkg:pypi/idna@2.8", "2.8"),
+            finding("GO-2022-0536", ["CVE-2019-9512", "CVE-2019-9514"], "pkg:golang/golang.org/x/net@v0.1.0#html", "v0.1.0"),
+            finding("CVE-2024-3651", [], "pkg:npm/%40angular/core@1.0?arch=x", "1.0"),
+            finding("GHSA-jjg7-2v4v-x38h", ["CVE-2024-3651"], "pkg:pypi/idna@2.9", "2.9"),
+        ].joined(separator: ",") + "]"
+        guard let findings = try? JSONDecoder().decode([Finding].self, from: Data(json.utf8)), findings.count == 4 else { preconditionFailure("the vex target's findings do not decode") }
+        return findings
+    }()
 
     /// Orderings whose own definition is not transitive on every input; the harness follows them.
     static let intransitiveUpstream: Set<String> = ["Maven", "Packagist"]
