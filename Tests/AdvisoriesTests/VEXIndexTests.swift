@@ -171,6 +171,39 @@ import Testing
         #expect(VEXDocument.decide(f, in: index).suppressing?.origin == "v#1")
     }
 
+    /// Both ways to the candidates longer than the budget allows (40,001 statements on the finding's
+    /// CVE for another package, 40,001 on another CVE for its package): not walked, and kept.
+    @Test func aFindingWhoseNamesAndPackageBothLeadFarIsKept() {
+        var statements: [VEXDocument.Statement] = []
+        for n in 0...(4 * VEXDocument.Index.budget) {
+            statements.append(.init(vulnerability: "CVE-2024-3651", aliases: [], products: [.init("pkg:pypi/other")], status: "affected",
+                                    justification: nil, timestamp: nil, origin: "a#\(n)", refusal: nil))
+            statements.append(.init(vulnerability: "CVE-2099-\(n)", aliases: [], products: [.init("pkg:pypi/idna")], status: "affected",
+                                    justification: nil, timestamp: nil, origin: "b#\(n)", refusal: nil))
+        }
+        let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
+        let index = VEXDocument.Index([VEXDocument(statements: statements)])
+        #expect(index.candidates(for: f, part: nil) == nil)
+        #expect(VEXDocument.decide(f, in: index).conflict?.contains("were not judged") == true)
+        // One statement fewer on either side, and the walk is taken: nothing speaks of idna 2.8 for its CVE.
+        let fewer = VEXDocument.Index([VEXDocument(statements: Array(statements.dropFirst(2)))])
+        #expect(fewer.candidates(for: f, part: nil)?.isEmpty == true)
+    }
+
+    /// A finding's purl of 5,000 qualifiers and a subpath: its keys are made of the qualifiers and
+    /// subpaths the products name, not every one of its own.
+    @Test func aFindingsKeysUseOnlyWhatTheProductsName() {
+        let qualifiers = (0..<5_000).map { "q\($0)=v" }.joined(separator: "&")
+        let purl = "pkg:pypi/idna@2.8?\(qualifiers)#a/b"
+        var parts = VEXDocument.Index.KeyParts()
+        let product = VEXDocument.Index.keys(of: .init("pkg:pypi/idna?q17=v#a/b"), subject: .unnamed, parts: &parts)
+        let keys = VEXDocument.Index.keys(ofPackage: purl, parts: parts)
+        // Its text, then version or not × q17 or none × subpath or not.
+        #expect(keys.count == 9, "\(keys.count)")
+        #expect(keys.contains(product[0]))
+        #expect(VEXDocument.Index.keys(ofPackage: purl, parts: .init()).count == 3, "no product names a qualifier or subpath")
+    }
+
     /// The ignore file's entries, drawn from ids, packages (versions, qualifiers, subpaths) and days,
     /// judged for findings both ways: by the index, and by the first entry in file order that is in
     /// force, names the finding and covers its package.
@@ -216,6 +249,19 @@ import Testing
             }
         }
         #expect(decided > 10 && decided < 30, "\(decided) of 30 suppressed: the corpus should both suppress and keep")
+    }
+
+    /// More groups of entries than the budget may name a finding (10,001 spellings of one purl and
+    /// its first qualifier): it is not judged, and kept; with fewer, its entry takes it out.
+    @Test func anIgnoreFileOfTooManySpellingsOfAPackageKeepsTheFinding() {
+        func ignore(_ count: Int) -> IgnoreFile {
+            IgnoreFile(entries: (0..<count).map { n in
+                IgnoreFile.Entry(id: "CVE-2024-3651", reason: "r\(n)", expires: nil, package: "pkg:pypi/idna?a=1&b=\(n)", line: n + 2, file: "i.yaml")
+            })
+        }
+        let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8?a=1&b=5", version: "2.8")
+        #expect(ignore(VEXDocument.Index.budget).suppressing(f, today: "2026-01-01")?.reason == "r5")
+        #expect(ignore(VEXDocument.Index.budget + 1).suppressing(f, today: "2026-01-01") == nil)
     }
 
     /// The ignore file's index keeps file order: the first entry that takes the finding out is the

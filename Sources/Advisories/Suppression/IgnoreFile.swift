@@ -31,10 +31,12 @@ public struct IgnoreFile: Sendable {
     /// expires later than every one before it (an entry that expires no later than an earlier one is
     /// never first). Their expiry days ascend, so the first still in force is found by halving.
     private let groups: [[(entry: Int, expires: String)]]
+    /// The qualifiers and subpaths the entries' package keys hold.
+    private let parts: VEXDocument.Index.KeyParts
 
     public init(entries: [Entry]) {
         self.entries = entries
-        var index: [String: [String: [Int]]] = [:], groups: [[(entry: Int, expires: String)]] = []
+        var index: [String: [String: [Int]]] = [:], groups: [[(entry: Int, expires: String)]] = [], parts = VEXDocument.Index.KeyParts()
         struct Group: Hashable { var id: String; var package: String? }
         var groupOf: [Group: Int] = [:]
         for (i, e) in entries.enumerated() {
@@ -46,10 +48,10 @@ public struct IgnoreFile: Sendable {
             }
             groupOf[name] = groups.count
             groups.append([(i, expires)])
-            let keys = e.package.map { VEXDocument.Index.keys(of: VEXDocument.Product($0), subject: .unnamed) } ?? ["*"]
+            let keys = e.package.map { VEXDocument.Index.keys(of: VEXDocument.Product($0), subject: .unnamed, parts: &parts) } ?? ["*"]
             for key in Set(keys) { index[e.id, default: [:]][key, default: []].append(groups.count - 1) }
         }
-        self.index = index; self.groups = groups
+        self.index = index; self.groups = groups; self.parts = parts
     }
 
     /// `within`: the directory the file was found in by default (a scan's target): it is read as any
@@ -122,13 +124,17 @@ public struct IgnoreFile: Sendable {
     /// entries naming each of them (the first is returned); nil when any part is left.
     public func suppressing(_ f: Finding, today: String) -> Entry? {
         var first: Entry?
-        let keys = VEXDocument.Index.keys(ofPackage: f.purl) + ["*"]
+        let keys = VEXDocument.Index.keys(ofPackage: f.purl, parts: parts) + ["*"]
         for part in f.suppressionParts {
             // The entries that may name it (every name `Finding.names(_:cover:)` can accept), in file order.
             var names = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { names.insert(part) }
-            // Of each group that may name it, the first entry still in force.
-            let candidates = Set(names.flatMap { name in keys.flatMap { index[name]?[$0] ?? [] } }).compactMap { g -> Int? in
+            // Of each group that may name it, the first entry still in force. Groups are by the package's
+            // text: 60,000 spellings of one purl (`#`, `#/`, `#//`…) each made one, and every finding of
+            // it searched them all (helper-229). Past `VEXDocument.Index.budget` it is not judged, and kept.
+            let lists = names.flatMap { name in keys.compactMap { index[name]?[$0] } }
+            guard lists.reduce(0, { $0 + $1.count }) <= VEXDocument.Index.budget else { return nil }
+            let candidates = Set(lists.joined()).compactMap { g -> Int? in
                 let chain = groups[g]
                 var low = 0, high = chain.count
                 while low < high { let mid = (low + high) / 2; if chain[mid].expires >= today { high = mid } else { low = mid + 1 } }

@@ -29,20 +29,30 @@ extension VEXDocument {
         /// Purl → the bom-refs the scanned SBOM gives to it and to other packages too. A BOM-Link
         /// naming such a ref is keyed by the ref, once, not by each of its packages.
         let unsureRefsOf: [String: [String]]
+        /// The qualifiers and subpaths the products' keys hold.
+        let parts: KeyParts
 
         struct Place: Sendable { var document: Int; var statement: Int }
+
+        /// What purl keys hold beyond a name and version: the qualifiers and subpaths some product's key
+        /// names. A finding's keys are made of these only: a purl of 20,000 qualifiers and a long
+        /// subpath made 80,000 keys, each a copy of the subpath (helper-229).
+        struct KeyParts: Sendable {
+            struct Qualifier: Hashable, Sendable { var name: String; var value: String }
+            var qualifiers: Set<Qualifier> = [], subpaths: Set<String> = []
+        }
 
         public init(_ documents: [VEXDocument], subject: Subject = .unnamed) {
             self.documents = documents; self.subject = subject
             var places: [Place] = [], names: [Set<String>] = [], keysOf: [[String: [Int]]] = []
-            var byName: [String: [Int]] = [:], byKey: [String: [Int]] = [:]
+            var byName: [String: [Int]] = [:], byKey: [String: [Int]] = [:], parts = KeyParts()
             for (di, d) in documents.enumerated() {
                 for (si, s) in d.statements.enumerated() {
                     let n = places.count
                     places.append(Place(document: di, statement: si))
                     var productsOf: [String: [Int]] = [:]
                     for (pi, p) in s.products.enumerated() {
-                        for key in Self.keys(of: p, subject: subject) where productsOf[key]?.last != pi { productsOf[key, default: []].append(pi) }
+                        for key in Self.keys(of: p, subject: subject, parts: &parts) where productsOf[key]?.last != pi { productsOf[key, default: []].append(pi) }
                     }
                     let given = Set([s.vulnerability] + s.aliases)
                     names.append(given); keysOf.append(productsOf)
@@ -54,7 +64,7 @@ extension VEXDocument {
             var unsure: [String: [String]] = [:]
             for (ref, purls) in subject.refs?.ambiguous ?? [:] { for purl in purls { unsure[purl, default: []].append(ref) } }
             self.places = places; self.names = names; self.keysOf = keysOf; self.byName = byName; self.byKey = byKey
-            unsureRefsOf = unsure
+            unsureRefsOf = unsure; self.parts = parts
         }
 
         /// The most statements, products and versions entries one finding is judged against. Each may
@@ -69,16 +79,24 @@ extension VEXDocument {
             // Every name `Finding.names(_:cover:)` can accept: its id and aliases, the ids merged into it, the part.
             var wanted = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { wanted.insert(part) }
-            let keys = Index.keys(ofPackage: f.purl) + (unsureRefsOf[f.purl] ?? []).map(Index.ref)
+            let keys = Index.keys(ofPackage: f.purl, parts: parts) + (unsureRefsOf[f.purl] ?? []).map(Index.ref)
+            let keySet = Set(keys)
             // Walk the shorter side: the statements giving one of its names, or those with a product
-            // under one of its keys; each is then held to the other side through its own sets.
-            let viaNames = wanted.reduce(0) { $0 + (byName[$1]?.count ?? 0) }, viaKeys = keys.reduce(0) { $0 + (byKey[$1]?.count ?? 0) }
-            let walk = viaNames <= viaKeys ? wanted.flatMap { byName[$0] ?? [] } : keys.flatMap { byKey[$0] ?? [] }
+            // under one of its keys; each is then held to the other side through its own sets. The
+            // walk is work too: when both sides are longer than the budget allows, it is not taken.
+            let viaNames = wanted.reduce(0) { $0 + (byName[$1]?.count ?? 0) }, viaKeys = keySet.reduce(0) { $0 + (byKey[$1]?.count ?? 0) }
+            guard min(viaNames, viaKeys) <= 4 * Self.budget else { return nil }
+            let walk = viaNames <= viaKeys ? wanted.flatMap { byName[$0] ?? [] } : keySet.flatMap { byKey[$0] ?? [] }
             var seen = Set<Int>(), found: [(statement: Int, products: [Int])] = [], cost = 0
             for n in walk where seen.insert(n).inserted {
                 guard !wanted.isDisjoint(with: names[n]) else { continue }
                 var products = Set<Int>()
-                for key in keys { if let ps = keysOf[n][key] { products.formUnion(ps) } }
+                // Through the smaller of the statement's keys and the finding's.
+                if keysOf[n].count < keySet.count {
+                    for (key, ps) in keysOf[n] where keySet.contains(key) { products.formUnion(ps) }
+                } else {
+                    for key in keySet { if let ps = keysOf[n][key] { products.formUnion(ps) } }
+                }
                 guard !products.isEmpty else { continue }
                 let s = documents[places[n].document].statements[places[n].statement]
                 cost += 1 + products.reduce(0) { $0 + 1 + s.products[$1].versions.count }
@@ -92,12 +110,16 @@ extension VEXDocument {
         }
 
         /// The keys a product may cover a package under (see the type's comment).
-        static func keys(of p: Product, subject: Subject) -> [String] {
+        /// `parts` gains the qualifier and subpath the key names.
+        static func keys(of p: Product, subject: Subject, parts: inout KeyParts) -> [String] {
             var keys: [String] = []
             if !hasEmptyVersion(p.id) {
                 if let u = PackageURL(parsing: p.id) {
                     let qualifier = u.qualifiers.min { $0.key < $1.key }.map { ($0.key, $0.value) }
-                    keys.append(key(u, version: u.version, qualifier: qualifier, subpath: subpath(u)))
+                    let path = subpath(u)
+                    if let (name, value) = qualifier { parts.qualifiers.insert(.init(name: name, value: value)) }
+                    if let path { parts.subpaths.insert(path) }
+                    keys.append(key(u, version: u.version, qualifier: qualifier, subpath: path))
                 } else {
                     keys.append(text(p.id))
                 }
@@ -116,13 +138,14 @@ extension VEXDocument {
 
         /// The keys a finding's package is found under: its text, and its purl's name with each choice
         /// of what a covering purl may require of it (its version or not, one of its qualifiers or none,
-        /// its subpath or not).
-        static func keys(ofPackage purl: String) -> [String] {
+        /// its subpath or not), of the qualifiers and subpaths some key holds (`parts`).
+        static func keys(ofPackage purl: String, parts: KeyParts) -> [String] {
             var keys = [text(purl)]
             guard let u = PackageURL(parsing: purl) else { return keys }
-            let sub = subpath(u)
+            let sub = subpath(u).flatMap { parts.subpaths.contains($0) ? $0 : nil }
+            let qualifiers = u.qualifiers.filter { parts.qualifiers.contains(.init(name: $0.key, value: $0.value)) }.map { ($0.key, $0.value) }
             for version in [nil] + (u.version.map { [$0] } ?? []) {
-                for qualifier in [nil] + u.qualifiers.map({ ($0.key, $0.value) }) {
+                for qualifier in [nil] + qualifiers {
                     for path in [nil] + (sub.map { [$0] } ?? []) { keys.append(key(u, version: version, qualifier: qualifier, subpath: path)) }
                 }
             }
