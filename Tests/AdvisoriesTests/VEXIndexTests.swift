@@ -275,6 +275,8 @@ import Testing
         let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8?a=1&b=5", version: "2.8")
         #expect(ignore(VEXDocument.Index.budget).suppressing(f, today: "2026-01-01")?.reason == "r5")
         #expect(ignore(VEXDocument.Index.budget + 1).suppressing(f, today: "2026-01-01") == nil)
+        #expect(ignore(VEXDocument.Index.budget + 1).judge(f, today: "2026-01-01") == .unjudged, "said, for the report's warning")
+        #expect(ignore(VEXDocument.Index.budget).judge(finding("GHSA-x", aliases: [], purl: "pkg:pypi/idna@2.8?a=1&b=5", version: "2.8"), today: "2026-01-01") == .kept)
     }
 
     /// The ignore file's index keeps file order: the first entry that takes the finding out is the

@@ -65,10 +65,17 @@ public struct ScanReport: Sendable {
                 // into one was printed in full in the table, JSON and SARIF (found by helper-148).
                 if let s = decision.suppressing {
                     out.append(Suppressed(finding: f, by: Redactor.redact("VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))")))
-                } else if let e = ignore?.suppressing(f, today: today) {
-                    out.append(Suppressed(finding: f, by: Redactor.redact("ignore \(e.origin) (\(e.reason))")))
                 } else {
-                    kept.append(f)
+                    switch ignore?.judge(f, today: today) {
+                    case .suppressed(let e)?:
+                        out.append(Suppressed(finding: f, by: Redactor.redact("ignore \(e.origin) (\(e.reason))")))
+                    case .unjudged?:
+                        warnings.append(Redactor.redact("more than \(VEXDocument.Index.budget) groups of ignore entries may name \(f.id) in \(f.purl); "
+                            + "they were not judged, and the finding is kept"))
+                        kept.append(f)
+                    case .kept?, nil:
+                        kept.append(f)
+                    }
                 }
             }
             for n in notAppliedOrder {

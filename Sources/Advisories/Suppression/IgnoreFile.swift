@@ -123,6 +123,15 @@ public struct IgnoreFile: Sendable {
     /// The entry that takes `f` out: one naming it, or, for a finding that stands for several CVEs,
     /// entries naming each of them (the first is returned); nil when any part is left.
     public func suppressing(_ f: Finding, today: String) -> Entry? {
+        if case .suppressed(let e) = judge(f, today: today) { return e }
+        return nil
+    }
+
+    /// What the file says of `f`: the entry that takes it out; none; or, when more groups of entries
+    /// than `VEXDocument.Index.budget` may name it, that it was not judged (and so is kept).
+    public enum Judgement: Sendable, Equatable { case suppressed(Entry), kept, unjudged }
+
+    public func judge(_ f: Finding, today: String) -> Judgement {
         var first: Entry?
         let keys = VEXDocument.Index.keys(ofPackage: f.purl, parts: parts) + ["*"]
         for part in f.suppressionParts {
@@ -133,7 +142,7 @@ public struct IgnoreFile: Sendable {
             // text: 60,000 spellings of one purl (`#`, `#/`, `#//`…) each made one, and every finding of
             // it searched them all (helper-229). Past `VEXDocument.Index.budget` it is not judged, and kept.
             let lists = names.flatMap { name in keys.compactMap { index[name]?[$0] } }
-            guard lists.reduce(0, { $0 + $1.count }) <= VEXDocument.Index.budget else { return nil }
+            guard lists.reduce(0, { $0 + $1.count }) <= VEXDocument.Index.budget else { return .unjudged }
             let candidates = Set(lists.joined()).compactMap { g -> Int? in
                 let chain = groups[g]
                 var low = 0, high = chain.count
@@ -143,9 +152,9 @@ public struct IgnoreFile: Sendable {
             guard let i = candidates.first(where: { i in
                 let e = entries[i]
                 return (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
-            }) else { return nil }
+            }) else { return .kept }
             first = first ?? entries[i]
         }
-        return first
+        return first.map { .suppressed($0) } ?? .kept
     }
 }
