@@ -101,7 +101,7 @@ import Testing
                             if r.verdict != nil || r.outside != nil { flat.append("\(di) \(s.origin) \(String(describing: r.verdict)) \(String(describing: r.outside))") }
                         }
                     }
-                    let found = index.candidates(for: f, part: part)
+                    let found = try? index.candidates(for: f, part: part)
                     #expect(found != nil)
                     let indexed = (found ?? []).compactMap { c -> String? in
                         let r = VEXDocument.verdictAndScope(c.statement, on: f, part: part, subject: subject, only: c.products)
@@ -139,7 +139,7 @@ import Testing
                                 justification: "component_not_present", timestamp: nil, origin: "c#1", refusal: nil))
         let index = VEXDocument.Index([VEXDocument(statements: statements)])
         let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
-        let candidates = index.candidates(for: f, part: nil) ?? []
+        let candidates = (try? index.candidates(for: f, part: nil)) ?? []
         #expect(candidates.map(\.statement.origin) == ["c#1"])
         #expect(candidates.first?.products == [1], "of its products, only the one naming idna 2.8")
         #expect(VEXDocument.decide(f, in: index).suppressing?.origin == "c#1")
@@ -161,7 +161,7 @@ import Testing
         #expect(VEXDocument.decide(f, in: [VEXDocument(statements: statements(within))]).suppressing?.origin == "last")
         let over = VEXDocument.decide(f, in: [VEXDocument(statements: statements(within + 1))])
         #expect(over.suppressing == nil)
-        #expect(over.conflict?.contains("were not judged, and the finding is kept") == true, "\(over.conflict ?? "")")
+        #expect(over.conflict?.contains("was not judged against the VEX files: more than 10000 VEX statements, products and versions entries may speak of it; the finding is kept") == true, "\(over.conflict ?? "")")
     }
 
     /// Statements in disagreement are each named in the conflict: with thousands, every finding they
@@ -204,11 +204,12 @@ import Testing
         }
         let f = finding("PYSEC-2024-60", aliases: ["CVE-2024-3651"], purl: "pkg:pypi/idna@2.8", version: "2.8")
         let index = VEXDocument.Index([VEXDocument(statements: statements)])
-        #expect(index.candidates(for: f, part: nil) == nil)
-        #expect(VEXDocument.decide(f, in: index).conflict?.contains("were not judged") == true)
+        #expect(throws: VEXDocument.Index.Unjudged.self) { try index.candidates(for: f, part: nil) }
+        let conflict = VEXDocument.decide(f, in: index).conflict ?? ""
+        #expect(conflict.contains("was not judged against the VEX files: more than 40000 VEX statements name one of its ids"), "\(conflict)")
         // One statement fewer on either side, and the walk is taken: nothing speaks of idna 2.8 for its CVE.
         let fewer = VEXDocument.Index([VEXDocument(statements: Array(statements.dropFirst(2)))])
-        #expect(fewer.candidates(for: f, part: nil)?.isEmpty == true)
+        #expect((try? fewer.candidates(for: f, part: nil))?.isEmpty == true)
     }
 
     /// A finding's purl of 5,000 qualifiers and a subpath: its keys are made of the qualifiers and

@@ -70,8 +70,8 @@ public struct ScanReport: Sendable {
                     case .suppressed(let e)?:
                         out.append(Suppressed(finding: f, by: Redactor.redact("ignore \(e.origin) (\(e.reason))")))
                     case .unjudged?:
-                        warnings.append(Redactor.redact("more than \(VEXDocument.Index.budget) groups of ignore entries may name \(f.id) in \(f.purl); "
-                            + "they were not judged, and the finding is kept"))
+                        warnings.append(Redactor.redact("\(f.id) in \(Redactor.quote(f.purl, max: 200)) was not judged against the ignore file: more than "
+                            + "\(VEXDocument.Index.budget) groups of its entries may name it; the finding is kept"))
                         kept.append(f)
                     case .kept?, nil:
                         kept.append(f)

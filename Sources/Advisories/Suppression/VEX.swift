@@ -455,9 +455,11 @@ public struct VEXDocument: Sendable {
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         var judged: [(statement: Statement, verdict: Verdict, document: Int)] = [], newestDocument = 0
         var notApplied: [NotApplied] = []
-        guard let candidates = index.candidates(for: f, part: part) else {
-            return Decision(suppressing: nil, conflict: "more than \(Index.budget) VEX statements, products and versions entries may speak of \(f.id) in \(f.purl); "
-                + "they were not judged, and the finding is kept")
+        let candidates: [(statement: Statement, document: Int, products: [Int])]
+        do {
+            candidates = try index.candidates(for: f, part: part)
+        } catch {
+            return Decision(suppressing: nil, conflict: "\(f.id) in \(Redactor.quote(f.purl, max: 200)) was not judged against the VEX files: \(error.reason); the finding is kept")
         }
         for (s, di, products) in candidates {
             let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: index.subject, only: products)

@@ -73,9 +73,13 @@ extension VEXDocument {
         /// handful. Beyond this it is not judged, and kept (`decide`).
         public static let budget = 10_000
 
+        /// Why a finding was not judged: the bound it passed.
+        struct Unjudged: Error { var reason: String }
+
         /// The statements that may speak of `f` (for `part` of it), in the order they are judged, each
-        /// with the products that may cover its package, ascending; nil when they are more than `budget`.
-        func candidates(for f: Finding, part: String?) -> [(statement: Statement, document: Int, products: [Int])]? {
+        /// with the products that may cover its package, ascending. Throws when they cost more than
+        /// `budget`, or when finding them would walk more than four budgets of statements.
+        func candidates(for f: Finding, part: String?) throws(Unjudged) -> [(statement: Statement, document: Int, products: [Int])] {
             // Every name `Finding.names(_:cover:)` can accept: its id and aliases, the ids merged into it, the part.
             var wanted = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { wanted.insert(part) }
@@ -85,7 +89,9 @@ extension VEXDocument {
             // under one of its keys; each is then held to the other side through its own sets. The
             // walk is work too: when both sides are longer than the budget allows, it is not taken.
             let viaNames = wanted.reduce(0) { $0 + (byName[$1]?.count ?? 0) }, viaKeys = keySet.reduce(0) { $0 + (byKey[$1]?.count ?? 0) }
-            guard min(viaNames, viaKeys) <= 4 * Self.budget else { return nil }
+            guard min(viaNames, viaKeys) <= 4 * Self.budget else {
+                throw Unjudged(reason: "more than \(4 * Self.budget) VEX statements name one of its ids, and as many have a product for its package")
+            }
             let walk = viaNames <= viaKeys ? wanted.flatMap { byName[$0] ?? [] } : keySet.flatMap { byKey[$0] ?? [] }
             var seen = Set<Int>(), found: [(statement: Int, products: [Int])] = [], cost = 0
             for n in walk where seen.insert(n).inserted {
@@ -100,7 +106,7 @@ extension VEXDocument {
                 guard !products.isEmpty else { continue }
                 let s = documents[places[n].document].statements[places[n].statement]
                 cost += 1 + products.reduce(0) { $0 + 1 + s.products[$1].versions.count }
-                if cost > Self.budget { return nil }
+                if cost > Self.budget { throw Unjudged(reason: "more than \(Self.budget) VEX statements, products and versions entries may speak of it") }
                 found.append((n, products.sorted()))
             }
             return found.sorted { $0.statement < $1.statement }.map { c in
