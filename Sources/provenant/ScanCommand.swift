@@ -86,10 +86,9 @@ struct ScanCommand: AsyncParsableCommand {
                     + "or pass --max-db-age DAYS so that packages judged on older data are reported as not checked")
             }
         }
-        // Twenty lines, then a count: an ignore file of 65,000 expired entries wrote each, through the redactor.
-        for e in report.expiredIgnores.prefix(20) { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
-        if report.expiredIgnores.count > 20 {
-            CLI.stderr("warning: \(report.expiredIgnores.count - 20) more ignore entries expired and no longer suppress (the JSON report lists every one)")
+        for e in report.expiredIgnores.prefix(ScanReport.expiredListed) { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
+        if report.expiredIgnores.count > ScanReport.expiredListed {
+            CLI.stderr("warning: \(report.expiredIgnores.count - ScanReport.expiredListed) more ignore entries expired and no longer suppress (the JSON report lists every one)")
         }
         // The scanned tree's own ignore file, read by default, is said where a reviewer sees it: a
         // change to the tree could otherwise silence an advisory with only the report listing it

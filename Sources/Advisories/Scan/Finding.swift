@@ -50,6 +50,10 @@ public struct Finding: Sendable, Codable, Equatable {
     /// Severity first, so sorting puts the worst at the top.
     var sortKey: (Int, String, String, String) { (-severity.rawValue, package, version, id) }
 
+    /// The finding as warnings name it: its id and its purl, quoted to 200 characters (a purl of any
+    /// length was repeated once per finding a warning touched).
+    var quotedName: String { "\(id) in \(Redactor.quote(purl, max: 200))" }
+
     /// Whether `name` is this finding's id or one of its aliases.
     public func isKnownAs(_ name: String) -> Bool { id == name || aliases.contains(name) }
 

@@ -70,7 +70,7 @@ public struct ScanReport: Sendable {
                     case .suppressed(let e)?:
                         out.append(Suppressed(finding: f, by: Redactor.redact("ignore \(e.origin) (\(e.reason))")))
                     case .unjudged?:
-                        warnings.append(Redactor.redact("\(f.id) in \(Redactor.quote(f.purl, max: 200)) was not judged against the ignore file: more than "
+                        warnings.append(Redactor.redact("\(f.quotedName) was not judged against the ignore file: more than "
                             + "\(VEXDocument.Index.budget) groups of its entries may name it; the finding is kept"))
                         kept.append(f)
                     case .kept?, nil:
@@ -100,6 +100,10 @@ public struct ScanReport: Sendable {
             return e
         }
     }
+
+    /// How many expired ignore entries the table and stderr name before counting the rest: a file of
+    /// 65,000 wrote 65,000 lines, each through the redactor. The JSON lists every one.
+    public static let expiredListed = 20
 
     /// Whether any reported finding is at or above `level` (for `--fail-on`).
     public func reaches(_ level: SeverityLevel) -> Bool { findings.contains { $0.severity != .unknown && $0.severity >= level } }
@@ -183,8 +187,8 @@ extension ScanReport {
         for n in notChecked { out += n.message + "\n" }
         for w in suppressionWarnings { out += "warning: \(w)\n" }
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
-        for e in expiredIgnores.prefix(20) { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
-        if expiredIgnores.count > 20 { out += "expired ignore: \(expiredIgnores.count - 20) more (the JSON report lists every one)\n" }
+        for e in expiredIgnores.prefix(Self.expiredListed) { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
+        if expiredIgnores.count > Self.expiredListed { out += "expired ignore: \(expiredIgnores.count - Self.expiredListed) more (the JSON report lists every one)\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
         if !ages.isEmpty { out += "advisories as of: " + ages.map { "\($0.ecosystem) \($0.day)" }.joined(separator: ", ") + "\n" }
         // Ignore-file ids, origins and suppression notes quote the target's files too.

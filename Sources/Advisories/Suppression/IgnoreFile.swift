@@ -19,6 +19,8 @@ public struct IgnoreFile: Sendable {
         public var package: String?
         public var line: Int
         public var origin: String { "\(file):\(line)" }
+        /// The last day it suppresses: its expiry, or none (the last day there is).
+        var lastDay: String { expires ?? "9999-12-31" }
         public var file: String
     }
 
@@ -40,7 +42,7 @@ public struct IgnoreFile: Sendable {
         struct Group: Hashable { var id: String; var package: String? }
         var groupOf: [Group: Int] = [:]
         for (i, e) in entries.enumerated() {
-            let expires = e.expires ?? "9999-12-31"
+            let expires = e.lastDay
             let name = Group(id: e.id, package: e.package)
             if let g = groupOf[name] {
                 if let last = groups[g].last, expires > last.expires { groups[g].append((i, expires)) }
@@ -118,7 +120,7 @@ public struct IgnoreFile: Sendable {
     }
 
     /// Entries whose expiry day has passed on `today` (`YYYY-MM-DD`).
-    public func expired(today: String) -> [Entry] { entries.filter { ($0.expires ?? "9999-12-31") < today } }
+    public func expired(today: String) -> [Entry] { entries.filter { $0.lastDay < today } }
 
     /// The entry that takes `f` out: one naming it, or, for a finding that stands for several CVEs,
     /// entries naming each of them (the first is returned); nil when any part is left.
@@ -138,7 +140,7 @@ public struct IgnoreFile: Sendable {
             // The entries that may name it (every name `Finding.names(_:cover:)` can accept), in file order.
             var names = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { names.insert(part) }
-            // Of each group that may name it, the first entry still in force. Groups are by the package's
+            // Of each group that may name it, the first entry still in force (so in force, and not asked again below). Groups are by the package's
             // text: 60,000 spellings of one purl (`#`, `#/`, `#//`…) each made one, and every finding of
             // it searched them all (helper-229). Past `VEXDocument.Index.budget` it is not judged, and kept.
             let lists = names.flatMap { name in keys.compactMap { index[name]?[$0] } }
@@ -151,7 +153,7 @@ public struct IgnoreFile: Sendable {
             }.sorted()
             guard let i = candidates.first(where: { i in
                 let e = entries[i]
-                return (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
+                return f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
             }) else { return .kept }
             first = first ?? entries[i]
         }

@@ -459,7 +459,7 @@ public struct VEXDocument: Sendable {
         do {
             candidates = try index.candidates(for: f, part: part)
         } catch {
-            return Decision(suppressing: nil, conflict: "\(f.id) in \(Redactor.quote(f.purl, max: 200)) was not judged against the VEX files: \(error.reason); the finding is kept")
+            return Decision(suppressing: nil, conflict: "\(f.quotedName) was not judged against the VEX files: \(error.reason); the finding is kept")
         }
         for (s, di, products) in candidates {
             let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: index.subject, only: products)
@@ -472,7 +472,7 @@ public struct VEXDocument: Sendable {
         }
         if verdicts.count > 1, !undated.isEmpty {
             let said = all.map { "\($0.origin) (\($0.status)\($0.timestamp.map { ", " + $0.description } ?? ", undated"))" }
-            return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree and not all are dated, so the newest "
+            return Decision(suppressing: nil, conflict: "VEX statements on \(f.quotedName) disagree and not all are dated, so the newest "
                 + "cannot be known: \(listed(said)); the finding is kept", notApplied: notApplied)
         }
         // Statements of two files with the same time that disagree: which is newer cannot be known
@@ -482,7 +482,7 @@ public struct VEXDocument: Sendable {
             let tied = judged.filter { $0.statement.timestamp == t && $0.verdict != n.verdict && $0.document != newestDocument }.map(\.statement)
             if !tied.isEmpty {
                 let said = ([n.statement] + tied).map { "\($0.origin) (\($0.status), \(t))" }
-                return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree at the same time, so the newest "
+                return Decision(suppressing: nil, conflict: "VEX statements on \(f.quotedName) disagree at the same time, so the newest "
                     + "cannot be known: \(listed(said)); the finding is kept", notApplied: notApplied)
             }
         }

@@ -83,8 +83,7 @@ extension VEXDocument {
             // Every name `Finding.names(_:cover:)` can accept: its id and aliases, the ids merged into it, the part.
             var wanted = Set([f.id] + f.aliases + f.mergedCVEs.keys)
             if let part { wanted.insert(part) }
-            let keys = Index.keys(ofPackage: f.purl, parts: parts) + (unsureRefsOf[f.purl] ?? []).map(Index.ref)
-            let keySet = Set(keys)
+            let keySet = Set(Index.keys(ofPackage: f.purl, parts: parts) + (unsureRefsOf[f.purl] ?? []).map(Index.ref))
             // Walk the shorter side: the statements giving one of its names, or those with a product
             // under one of its keys; each is then held to the other side through its own sets. The
             // walk is work too: when both sides are longer than the budget allows, it is not taken.
@@ -104,16 +103,16 @@ extension VEXDocument {
                     for key in keySet { if let ps = keysOf[n][key] { products.formUnion(ps) } }
                 }
                 guard !products.isEmpty else { continue }
-                let s = documents[places[n].document].statements[places[n].statement]
+                let s = statement(n)
                 cost += 1 + products.reduce(0) { $0 + 1 + s.products[$1].versions.count }
                 if cost > Self.budget { throw Unjudged(reason: "more than \(Self.budget) VEX statements, products and versions entries may speak of it") }
                 found.append((n, products.sorted()))
             }
-            return found.sorted { $0.statement < $1.statement }.map { c in
-                let place = places[c.statement]
-                return (documents[place.document].statements[place.statement], place.document, c.products)
-            }
+            return found.sorted { $0.statement < $1.statement }.map { (statement($0.statement), places[$0.statement].document, $0.products) }
         }
+
+        /// The statement at place `n`.
+        private func statement(_ n: Int) -> Statement { documents[places[n].document].statements[places[n].statement] }
 
         /// The keys a product may cover a package under (see the type's comment).
         /// `parts` gains the qualifier and subpath the key names.
