@@ -577,9 +577,11 @@ public enum ExecLauncher {
             guard r == 0 else { throw ConfinementError("PR_SET_NO_NEW_PRIVS", errno: -r) }
             // The terminal the command inherits is open before Landlock, so its device-ioctl rule does
             // not cover it: TIOCSTI pushed `touch …` into the caller's shell, which ran it unconfined
-            // after the command exited (found by helper-116). A seccomp filter refuses that ioctl.
-            let s = cgs_deny_terminal_injection()
-            guard s == 0 else { throw ConfinementError("seccomp filter against TIOCSTI", errno: -s) }
+            // after the command exited (found by helper-116). A seccomp filter refuses that ioctl. It
+            // also refuses an executable memfd: Landlock judges paths, and a memfd has none, so a
+            // program the command wrote into one ran though no path it could write may execute.
+            let s = cgs_install_syscall_filter()
+            guard s == 0 else { throw ConfinementError("seccomp filter (TIOCSTI, executable memfds)", errno: -s) }
             if let ruleset { try Landlock.restrict(ruleset, fds: fds) }
         } catch {
             return refuse("confinement failed, not running the command: \(error)")

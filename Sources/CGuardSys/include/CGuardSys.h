@@ -27,8 +27,11 @@ int cgs_set_no_new_privs(void);
 /// A seccomp filter on the calling thread (and what it executes) that fails TIOCSTI and TIOCLINUX
 /// ioctls with EPERM, and every system call of another ABI: a confined command could otherwise push
 /// keystrokes into the terminal it inherited, which the unconfined shell reads after it exits.
-/// Landlock's device-ioctl rule covers only files opened after it. Needs no_new_privs first.
-int cgs_deny_terminal_injection(void);
+/// Landlock's device-ioctl rule covers only files opened after it. It also fails with EPERM every
+/// memfd_create that does not ask for MFD_NOEXEC_SEAL, or that asks for MFD_EXEC: a memfd has no
+/// path for Landlock to judge, so a program written into one would run around the execute right.
+/// Needs no_new_privs first.
+int cgs_install_syscall_filter(void);
 /// 1 when `cap` is in the bounding set, 0 when not, -errno (EINVAL past the kernel's last capability).
 int cgs_capbset_read(int cap);
 int cgs_capbset_drop(int cap);
