@@ -463,7 +463,10 @@ public enum ExecLauncher {
             }
             keepAcrossExec(sealed)
             argv = [line.interpreter] + (line.argument.map { [$0] } ?? []) + ["/proc/self/fd/\(sealed)"] + argv.dropFirst()
-            executables.append(interpreter)
+            // The script's own file is only read from now on (the copy is what runs), so it keeps no
+            // execute: from a write path the command could otherwise overwrite it and run what it wrote.
+            executables = [interpreter]
+            scripts.append(program)
             fds[interpreter] = fd
             execFD = fd
             audit.notes.append("runs a sealed copy of \(program) through \(interpreter)")
@@ -529,6 +532,15 @@ public enum ExecLauncher {
             if let sys = Self.systemExecutable.first(where: { Self.overlapsWrite($0, [w]) }) {
                 return refuse("the write path \(w) \(Landlock.isWithin(sys, w) ? "holds" : "lies within") \(sys), whose programs the command may run: what it wrote there it could run; declare a narrower write path")
             }
+        }
+        // The command's own file keeps execute (its rule is on its inode), so from inside a write path
+        // the command could overwrite it in place and run what it wrote. Said, not refused: a runner's
+        // scripts often live in its writable workspace. A pinned `#!` script is not among them: its
+        // sealed copy runs, and its file is only read.
+        for e in executables where Self.overlapsWrite(e, request.manifest.write) {
+            let said = "\(e) lies in a write path and keeps execute: the command could overwrite that file and run what it wrote"
+            audit.notes.append(said)
+            notice("warning: \(Redactor.redact(said)) (keep programs outside the write paths)")
         }
         let unexecutable = request.manifest.read.filter { Self.overlapsWrite($0, request.manifest.write) }
         if !unexecutable.isEmpty {

@@ -494,6 +494,32 @@ import Permissions
         #expect(try String(contentsOfFile: s.dir + "/rotate.sh", encoding: .utf8) == text)
     }
 
+    /// A pinned `#!` script runs from its sealed copy, yet its own file kept execute: from a write path,
+    /// the script overwrote that file with a binary and ran it. An unpinned program there keeps
+    /// execute (it is what runs), and that is said.
+    @Test func aProgramInAWritePathCannotBeOverwrittenAndRunUnlessSaid() throws {
+        let s = try Scratch(manifest: "name: agent\n")
+        defer { s.remove() }
+        let text = "#!/bin/sh\ncat /usr/bin/id > \(s.dir)/rotate.sh && \(s.dir)/rotate.sh -u && echo RAN\necho done\n"
+        try text.write(toFile: s.dir + "/rotate.sh", atomically: false, encoding: .utf8)
+        chmod(s.dir + "/rotate.sh", 0o755)
+        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
+        let digest = try #require(ExecLauncher.sha256(fd))
+        close(fd)
+        try "name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let pinned = try s.exec(["--environment", "production", "--audit", "-"], [s.dir + "/rotate.sh"])
+        #expect(pinned.code == 0 && !pinned.out.contains("RAN") && pinned.out.contains("done") && pinned.err.contains("Permission denied"), "\(pinned.out) \(pinned.err)")
+        #expect(!pinned.err.contains("keeps execute"), "\(pinned.err)")
+
+        try "#!/bin/sh\necho hello\n".write(toFile: s.dir + "/tool.sh", atomically: false, encoding: .utf8)
+        chmod(s.dir + "/tool.sh", 0o755)
+        let unpinned = try s.exec(["--environment", "test", "--audit", "-"], [s.dir + "/tool.sh"])
+        #expect(unpinned.code == 0 && unpinned.out == "hello\n", "\(unpinned.out) \(unpinned.err)")
+        #expect(unpinned.err.contains("warning: \(s.dir)/tool.sh lies in a write path and keeps execute"), "\(unpinned.err)")
+        let notes = try #require(try Self.audit(unpinned.err)["notes"] as? [String])
+        #expect(notes.contains { $0.hasPrefix("\(s.dir)/tool.sh lies in a write path") }, "\(notes)")
+    }
+
     /// `env NAME` with NAME found on PATH ran a pinned `#!` script hashed in place, and the interpreter
     /// read the live file after the hash: a writer flipping it ran its own code under the pin
     /// (found by helper-165). It runs from the sealed copy too.
