@@ -16,6 +16,10 @@ public struct SBOMDiff: Sendable {
     /// Packages on both sides at the same version whose content could not be compared: no digest of
     /// one algorithm on both sides. Not the same as unchanged.
     public var contentNotCompared: [String] = []
+    /// Added versions not held against the baseline's versions for another spelling of one release
+    /// (`4.17.21+1` beside `4.17.21`), or new names not compared for look-alikes: the comparisons of
+    /// one diff have budgets, so a side of thousands of versions of one name ends in bounded time.
+    public var additionsNotCompared: [String] = []
     /// Image settings (user, entrypoint, cmd, working directory) whose text is redacted on both sides
     /// and reads the same: a change inside the redacted part cannot be told without both images.
     public var imageTextNotCompared: [String] = []
@@ -26,10 +30,16 @@ public struct SBOMDiff: Sendable {
     /// target nothing could be read from looks the same as every package removed, so it is not clean.
     public var currentEmpty = false
 
+    /// Version comparisons one diff spends looking for added versions that respell a baseline one.
+    public static let respellingComparisons = 4_000_000
+
     /// Names a new package is compared with for the lookalike check, beyond both sides' own.
     public struct Options: Sendable {
         public var knownNames: [String] = []
         public var policy: DriftPolicy?
+        /// The diff's budgets: version comparisons for respelt releases, candidates for look-alikes.
+        public var respellingComparisons = SBOMDiff.respellingComparisons
+        public var lookalikeComparisons = Lookalike.Index.comparisons
         /// `YYYY-MM-DD`: the day policy expiry is judged on.
         public var today: String
         public init(today: String) { self.today = today }
@@ -60,6 +70,9 @@ public struct SBOMDiff: Sendable {
             d.notes.append("\(withoutPurl) component\(withoutPurl == 1 ? "" : "s") without a purl matched by name only")
         }
         var addedKeys: [PackageKey] = []
+        // Each added version was held against every baseline version of its name, sorted again each
+        // time: 8,000 added versions of one package took over a minute (found by helper-233).
+        var respellingBudget = options.respellingComparisons
         for name in Set(old.byName.keys).union(new.byName.keys).sorted() {
             let before = old.byName[name] ?? [], after = new.byName[name] ?? []
             let beforeVersions = Set(before.map(\.version)), afterVersions = Set(after.map(\.version))
@@ -83,10 +96,14 @@ public struct SBOMDiff: Sendable {
             // `4.17.21`, `2.31.0.0` beside `2.31.0`) is that release spelt otherwise: added, and its
             // content must be the release's (found by helper-170: other bytes passed as an addition).
             let scheme = came.isEmpty ? nil : Self.scheme(name, old, new)
+            let sortedBefore = scheme == nil ? [] : beforeVersions.sorted()
             for v in came {
                 let key = PackageKey(nameKey: name, version: v)
                 addedKeys.append(key)
-                guard let s = scheme, let same = beforeVersions.sorted().first(where: { (try? s.compare($0, v)) == 0 }) else { continue }
+                guard let s = scheme, !sortedBefore.isEmpty else { continue }
+                guard respellingBudget >= sortedBefore.count else { d.additionsNotCompared.append(key.description); continue }
+                respellingBudget -= sortedBefore.count
+                guard let same = sortedBefore.first(where: { (try? s.compare($0, v)) == 0 }) else { continue }
                 let (b, a) = (old.packages[PackageKey(nameKey: name, version: same)] ?? [], new.packages[key] ?? [])
                 raw += content(key, b, a, sources).map { ($0, nil) }
                 if !Self.comparable(b, a) { d.contentNotCompared.append(key.description) }
@@ -103,6 +120,8 @@ public struct SBOMDiff: Sendable {
                                 .compactMap { k in k.purlType.map { $0 + "\u{0}" + k.displayName } })
         let roots = new.roots, parents = new.parents
         let fromRoot = Self.shortestPaths(from: roots, parents: parents)
+        var lookalikeBudget = options.lookalikeComparisons
+        var nearMisses: [String: (name: String, reason: String)?] = [:]
         for key in addedKeys {
             let p = new.packages[key]?.first
             let location = p?.locations.first
@@ -123,9 +142,21 @@ public struct SBOMDiff: Sendable {
             // Names that differ only in case are two packages only within one purl type whose names
             // keep case (a gem `Ascii85` is not an npm `ascii85`), and never for a component without a
             // purl, whose name is compared folded (review).
-            if let (other, why) = known.nearMiss(key.displayName, where: { other, why in
-                why != Lookalike.caseOnly || key.purlType.map({ typedNames.contains($0 + "\u{0}" + other) || options.knownNames.contains(other) }) == true
-            }) {
+            // Asked once a name and type (its versions share the answer), within the diff's budget.
+            let asked = (key.purlType ?? "") + "\u{0}" + key.displayName
+            let nearMiss: (name: String, reason: String)?
+            if let known = nearMisses[asked] { nearMiss = known } else {
+                do throws(Lookalike.Index.OverBudget) {
+                    nearMiss = try known.nearMiss(key.displayName, budget: &lookalikeBudget, where: { other, why in
+                        why != Lookalike.caseOnly || key.purlType.map({ typedNames.contains($0 + "\u{0}" + other) || options.knownNames.contains(other) }) == true
+                    })
+                } catch {
+                    nearMiss = nil
+                    d.additionsNotCompared.append(key.description)
+                }
+                nearMisses[asked] = nearMiss
+            }
+            if let (other, why) = nearMiss {
                 raw.append((DriftFinding(rule: .lookalike, subject: key.description,
                                          message: "new package '\(key.displayName)' \(why) from '\(other)'", location: location), nil))
             }
@@ -150,6 +181,10 @@ public struct SBOMDiff: Sendable {
             d.notes.append("NOT CHECKED: the \(missing) has no image facts (user, entrypoint, command, ports, environment), so how the image runs was not compared")
         }
 
+        if !d.additionsNotCompared.isEmpty {
+            let n = d.additionsNotCompared.count
+            d.notes.append("NOT CHECKED: \(n) addition\(n == 1 ? " was" : "s were") not compared with the baseline's versions for another spelling of one release, or with known names for look-alikes (over the diff's budgets of \(options.respellingComparisons) and \(options.lookalikeComparisons) comparisons), e.g. " + d.additionsNotCompared.prefix(3).joined(separator: ", "))
+        }
         if !d.contentNotCompared.isEmpty {
             let n = d.contentNotCompared.count
             d.notes.append("NOT CHECKED: the content of \(n) unchanged-version package\(n == 1 ? "" : "s") could not be compared (a copy with no digest of one algorithm on both sides), e.g. " + d.contentNotCompared.prefix(3).joined(separator: ", "))
@@ -216,32 +251,45 @@ public struct SBOMDiff: Sendable {
     /// baseline arrived through an existing dependency's update: the poisoned-transitive signal. The path
     /// runs from a root to it, shortest first.
     static func newTransitivePath(to p: Package, old: Side, roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]],
-                                  fromRoot: [PackageKey: PackageKey]) -> [String]? {
+                                  fromRoot: [PackageKey: Reach]) -> [String]? {
         let key = PackageKey(p)
         guard p.isDirect != true, !roots.contains(key), let ps = parents[key], !ps.isEmpty else { return nil }
         guard ps.allSatisfy({ old.byName[$0.name] != nil }) else { return nil }
-        guard fromRoot[key] != nil else {
+        guard let reached = fromRoot[key] else {
             // No root reaches it (the graph is partial): still new through existing parents.
             return [ps[0].description, key.description]
         }
-        var path = [key.description], at = key
-        while let up = fromRoot[at], up != at { path.append(up.description); at = up }
-        return path.reversed()
+        // Only what `shown` prints is built: the whole path when short, else its first and last steps.
+        // Walked whole for each new package, a chain of 10,000 took 16 s (found by helper-233).
+        let length = reached.depth + 1
+        let tail = length > shownWhole ? shownEnds : length
+        var last = [key.description], at = key
+        while last.count < tail, let up = fromRoot[at]?.up, up != at { last.append(up.description); at = up }
+        guard length > shownWhole else { return last.reversed() }
+        return reached.top.map(\.description) + ["… \(length - 2 * shownEnds) more …"] + last.reversed()
     }
+
+    /// A path longer than this is shown as its first and last `shownEnds` steps.
+    static let shownWhole = 12, shownEnds = 5
+
+    /// How a package was first reached from a root: the package before it, its distance from that root
+    /// and the path's first `shownEnds` steps.
+    struct Reach { var up: PackageKey; var depth: Int; var top: [PackageKey] }
 
     /// One breadth-first walk down the dependency graph from every root at once: for each package
     /// reached, the package it was first reached from (a root maps to itself). Linear in the graph, so
     /// a side of many new packages costs one walk, not one per package.
-    static func shortestPaths(from roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]]) -> [PackageKey: PackageKey] {
+    static func shortestPaths(from roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]]) -> [PackageKey: Reach] {
         var children: [PackageKey: [PackageKey]] = [:]
         for (child, ps) in parents { for parent in ps { children[parent, default: []].append(child) } }
-        var previous: [PackageKey: PackageKey] = [:]
+        var previous: [PackageKey: Reach] = [:]
         var queue = roots.sorted(), head = 0
-        for r in queue { previous[r] = r }
+        for r in queue { previous[r] = Reach(up: r, depth: 0, top: [r]) }
         while head < queue.count {
             let k = queue[head]; head += 1
+            let from = previous[k]!
             for c in (children[k] ?? []).sorted() where previous[c] == nil {
-                previous[c] = k
+                previous[c] = Reach(up: k, depth: from.depth + 1, top: from.top.count < shownEnds ? from.top + [c] : from.top)
                 queue.append(c)
             }
         }
@@ -251,8 +299,8 @@ public struct SBOMDiff: Sendable {
     /// A path as the report shows it: whole when short, else its first and last steps, so a deep chain
     /// costs a line, not a page per finding.
     static func shown(_ path: [String]) -> String {
-        guard path.count > 12 else { return path.joined(separator: " > ") }
-        return (path.prefix(5) + ["… \(path.count - 10) more …"] + path.suffix(5)).joined(separator: " > ")
+        guard path.count > shownWhole else { return path.joined(separator: " > ") }
+        return (path.prefix(shownEnds) + ["… \(path.count - 2 * shownEnds) more …"] + path.suffix(shownEnds)).joined(separator: " > ")
     }
 
     /// Oldest first, by the ecosystem's own ordering when it can read both versions.
@@ -313,7 +361,7 @@ public struct SBOMDiff: Sendable {
         }
         // What moved with the version, in every copy: a new install script, another host.
         let before = old.packages[from] ?? [], after = new.packages[to] ?? []
-        let scriptsBefore = Self.scripts(before), added = Self.scripts(after).filter { !scriptsBefore.contains($0) }
+        let scriptsBefore = Self.scripts(before), had = Set(scriptsBefore), added = Self.scripts(after).filter { !had.contains($0) }
         if !added.isEmpty {
             out.append((DriftFinding(rule: .installScript, subject: to.description,
                                      message: "\(to.description) \(scriptsBefore.isEmpty ? "added" : "changed its") install-time script: " + added.joined(separator: "; "),
@@ -388,7 +436,7 @@ public struct SBOMDiff: Sendable {
             out.append(DriftFinding(rule: .sourceChanged, subject: key.description, message: "\(key.description): \(s)", location: location))
         }
         // Scripts and licenses of every copy (a qualified second copy was not looked at: helper-106).
-        let scriptsBefore = Self.scripts(before), addedScripts = Self.scripts(after).filter { !scriptsBefore.contains($0) }
+        let scriptsBefore = Self.scripts(before), had = Set(scriptsBefore), addedScripts = Self.scripts(after).filter { !had.contains($0) }
         if !addedScripts.isEmpty {
             out.append(DriftFinding(rule: .installScript, subject: key.description,
                                     message: "\(key.description) \(scriptsBefore.isEmpty ? "now has" : "changed its") install-time script: " + addedScripts.joined(separator: "; "),
@@ -447,9 +495,47 @@ public struct SBOMDiff: Sendable {
             let host = SourceLocation(was[0]).host.map { " (was \($0))" } ?? ""
             return ["no longer records where it is resolved from\(host); the installer's configured index now decides"]
         }
-        return now.compactMap { s in
-            let changes = was.map { sourceChange($0, s, sameVersion: sameVersion) }
-            return changes.allSatisfy { $0 != nil } ? changes.first ?? nil : nil
+        // A source is new when no source before is the same one (`sourceChange` gives nil). That is
+        // decided through keys, each source read once: held pairwise, a package with 2,000 sources on
+        // both sides took over a minute (found by helper-233).
+        let same = SameSource(was, sameVersion: sameVersion)
+        return now.compactMap { s in same.contains(s) ? nil : sourceChange(was[0], s, sameVersion: sameVersion) }
+    }
+
+    /// The sources before, keyed so that a source after is found exactly when `sourceChange` between
+    /// it and one of them is nil: the same scheme and host, then
+    /// - under the same version, the same path and commit;
+    /// - across versions, the same path when either names a commit, else the same directory (a
+    ///   registry's file name holds the version).
+    struct SameSource {
+        let sameVersion: Bool
+        var exact: Set<String> = [], byPath: Set<String> = [], byPathWithCommit: Set<String> = [], byDirectory: Set<String> = []
+
+        init(_ before: [String], sameVersion: Bool) {
+            self.sameVersion = sameVersion
+            for b in before {
+                exact.insert(b)
+                let l = SourceLocation(b)
+                if sameVersion { byPath.insert(Self.key(l, l.path, l.commit)) }
+                else if l.commit != nil { byPathWithCommit.insert(Self.key(l, l.path, nil)) }
+                else { byDirectory.insert(Self.key(l, Self.directory(l.path), nil)); byPath.insert(Self.key(l, l.path, nil)) }
+            }
+        }
+
+        static func key(_ l: SourceLocation, _ path: some StringProtocol, _ commit: String?) -> String {
+            l.scheme + "\u{0}" + (l.host.map { "h" + $0 } ?? "-") + "\u{0}" + path + "\u{0}" + (commit.map { "c" + $0 } ?? "-")
+        }
+
+        static func directory(_ p: String) -> Substring { p.lastIndex(of: "/").map { p[..<$0] } ?? Substring(p) }
+
+        func contains(_ s: String) -> Bool {
+            if exact.contains(s) { return true }
+            let l = SourceLocation(s)
+            if sameVersion { return byPath.contains(Self.key(l, l.path, l.commit)) }
+            let path = Self.key(l, l.path, nil)
+            if byPathWithCommit.contains(path) { return true }
+            // A source after that names a commit is the same as one before without a commit by path.
+            return l.commit != nil ? byPath.contains(path) : byDirectory.contains(Self.key(l, Self.directory(l.path), nil))
         }
     }
 

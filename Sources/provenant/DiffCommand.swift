@@ -98,7 +98,7 @@ struct DiffCommand: AsyncParsableCommand {
         // What was not read or not compared is not clean: it fails --fail-on unless allowed.
         let unread = (before.diagnostics + after.diagnostics).filter { $0.unscanned != nil }.count
         if unread > 0 { report.notes.append("NOT CHECKED: \(unread) input\(unread == 1 ? "" : "s") of the two sides could not be read (see the warnings)") }
-        let unchecked = unread + diff.contentNotCompared.count + diff.imageTextNotCompared.count + (diff.sourcesNotCompared ? 1 : 0) + (diff.currentEmpty ? 1 : 0)
+        let unchecked = unread + diff.contentNotCompared.count + diff.additionsNotCompared.count + diff.imageTextNotCompared.count + (diff.sourcesNotCompared ? 1 : 0) + (diff.currentEmpty ? 1 : 0)
         try CLI.withOutput(output) { write in
             switch format {
             case "json": report.json.write(to: write)
