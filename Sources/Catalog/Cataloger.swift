@@ -447,6 +447,9 @@ public struct Cataloger: Sendable {
             let ref = refs[order[i]]
             var m = packages[order[i]]
             var j = i + 1
+            // Gathered here and sorted once: appended to the package's own list per copy, and sorted
+            // per copy, 20,000 copies of one purl with their own scripts took 12 s (found by helper-233).
+            var others: [String] = [], scripts: [String] = [], mergedScripts = false
             while j < range.upperBound, refs[order[j]] == ref {
                 let p = packages[order[j]]
                 m.locations += p.locations
@@ -462,12 +465,14 @@ public struct Cataloger: Sendable {
                 m.homepage = m.homepage ?? p.homepage
                 m.files += p.files
                 if let s = p.source {
-                    if m.source == nil { m.source = s } else if s != m.source { m.otherSources = (m.otherSources ?? []) + [s] }
+                    if m.source == nil { m.source = s } else if s != m.source { others.append(s) }
                 }
-                if let more = p.otherSources { m.otherSources = (m.otherSources ?? []) + more }
-                if let s = p.installScripts { m.installScripts = ((m.installScripts ?? []) + s).uniqueSorted() }
+                if let more = p.otherSources { others += more }
+                if let s = p.installScripts { scripts += s; mergedScripts = true }
                 j += 1
             }
+            if !others.isEmpty { m.otherSources = (m.otherSources ?? []) + others }
+            if mergedScripts { m.installScripts = ((m.installScripts ?? []) + scripts).uniqueSorted() }
             // Most lists are empty or single: skip the work for them.
             if m.locations.count > 1 { m.locations = m.locations.uniqueSorted() }
             if m.digests.count > 1 { m.digests = m.digests.uniqueSorted() }

@@ -71,14 +71,19 @@ public struct GoModExtractor: Extractor {
         var packages: [Package] = []
         // Replacements by module path, in file order, and refs already taken: looked up per
         // requirement, so a go.mod of many requires and replaces stays linear.
-        var replacesByPath: [String: [Replace]] = [:]
-        for r in replaces { replacesByPath[r.oldPath, default: []].append(r) }
+        // For each path, the first replacement of each version and the first of every version: a
+        // search of the path's list per requirement took 31 s for 80,000 of each (found by helper-232).
+        var replacesOfVersion: [String: [String: Replace]] = [:], replacesOfAll: [String: Replace] = [:]
+        for r in replaces {
+            if let v = r.oldVersion { if replacesOfVersion[r.oldPath]?[v] == nil { replacesOfVersion[r.oldPath, default: [:]][v] = r } }
+            else if replacesOfAll[r.oldPath] == nil { replacesOfAll[r.oldPath] = r }
+        }
+        func replacement(_ path: String, _ version: String) -> Replace? { replacesOfVersion[path]?[version] ?? replacesOfAll[path] }
         var seen: Set<String> = []
         for r in requires {
             var path = r.path, version = r.version
             // Go takes a replacement of this very version first, one of every version only then (found by helper-82).
-            let candidates = replacesByPath[r.path] ?? []
-            if let rep = candidates.first(where: { $0.oldVersion == r.version }) ?? candidates.first(where: { $0.oldVersion == nil }) {
+            if let rep = replacement(r.path, r.version) {
                 // A local directory replacement is source in the tree, not a module to inventory.
                 if rep.newPath.hasPrefix(".") || rep.newPath.hasPrefix("/") { continue }
                 path = rep.newPath
@@ -111,8 +116,7 @@ public struct GoModExtractor: Extractor {
                     // leaves this path unused (the other is in go.sum itself); one to another version of
                     // the same module pins that version (found by review: such a module was dropped).
                     var version = listed
-                    let candidates = replacesByPath[path] ?? []
-                    if let rep = candidates.first(where: { $0.oldVersion == listed }) ?? candidates.first(where: { $0.oldVersion == nil }) {
+                    if let rep = replacement(path, listed) {
                         if rep.newPath != path { continue }
                         version = rep.newVersion ?? listed
                     }

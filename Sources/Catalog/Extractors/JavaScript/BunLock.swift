@@ -54,9 +54,13 @@ public struct BunLockExtractor: Extractor {
             keyIndex[key] = packages.count
             packages.append(p); rawDeps.append(deps); keys.append(key)
         }
+        var cut: Set<String> = []
         Graph.link(&packages, zip(keys, rawDeps).map { key, deps in deps.map { (key, $0) } }) { key, dep in
-            NodePath.resolveSlashed(dep, from: key, exists: { keyIndex[$0] != nil }).flatMap { keyIndex[$0] }
+            var stopped = false
+            defer { if stopped { cut.insert(key) } }
+            return NodePath.resolveSlashed(dep, from: key, stopped: &stopped, exists: { keyIndex[$0] != nil }).flatMap { keyIndex[$0] }
         }
+        diags += NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: { $0 })
         // Every workspace's requirements are roots, the root's ("") and each member's (found by helper-82).
         if let all = doc.obj("workspaces"), all.obj("") != nil {
             let workspaces = all.keys.sorted().compactMap { all.obj($0) }

@@ -106,8 +106,10 @@ public struct DebianCopyright: Sendable, Equatable {
         var out: Set<String> = []
         var texts: [String: String] = [:]
         // Each name once: a License line may repeat a name many times, and each unknown one hashes its text.
+        // Once whatever its case, as its text is found whatever the case: 500 spellings of one name
+        // each hashed and kept a 1.6 MB text, for 37 s and an 800 MB SBOM (found by helper-232).
         var seen = Set<String>()
-        for name in named where seen.insert(name).inserted {
+        for name in named where seen.insert(name.lowercased()).inserted {
             let ids = spdx(forShortName: name)
             if !ids.isEmpty { out.formUnion(ids); continue }
             // No SPDX id: the name, made unique by its text when the file gives one.
