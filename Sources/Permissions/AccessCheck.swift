@@ -338,7 +338,7 @@ extension AccessContext {
     func cidrFinding(_ cidr: String, _ node: Node?, _ file: String, fix: String) -> PolicyFinding? {
         guard !declaredCIDRs.contains(cidr) else { return nil }
         return finding("egress-excess", cidr == "0.0.0.0/0" || cidr == "::/0" ? "high" : "medium", node, file: file, found: "egress to \(cidr)",
-                       allowed: declaredCIDRs.isEmpty ? "no CIDRs" : declaredCIDRs.sorted().joined(separator: ", "), fix: fix, because: "the manifest does not declare \(cidr)")
+                       allowed: declaredCIDRs.isEmpty ? "no CIDRs" : DeclaredList.text(declaredCIDRs.sorted()), fix: fix, because: "the manifest does not declare \(cidr)")
     }
 
     func dnsFinding(_ rule: Node, _ file: String, _ what: String) -> PolicyFinding? {
@@ -454,12 +454,12 @@ struct CiliumEgress: AccessControl {
                 for f in rule["toFQDNs"]?.sequence ?? [] {
                     if let n = f["matchName"]?.string {
                         if hosts.contains(n) { declaredHosts.append(n); continue }
-                        out.append(c.finding("egress-excess", "medium", f, file: file, found: "egress to \(n)", allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "),
+                        out.append(c.finding("egress-excess", "medium", f, file: file, found: "egress to \(n)", allowed: hosts.isEmpty ? "no host names" : DeclaredList.text(hosts.sorted()),
                                              fix: "remove \(n), or declare it under egress", because: "the manifest does not declare \(n)"))
                     } else if let p = f["matchPattern"]?.string {
                         if hosts.contains(p) { declaredHosts.append(p); continue }
                         out.append(c.finding("egress-excess", p == "*" ? "high" : "medium", f, file: file, found: "egress to names matching \(p)",
-                                             allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "), fix: "use matchName for each declared host",
+                                             allowed: hosts.isEmpty ? "no host names" : DeclaredList.text(hosts.sorted()), fix: "use matchName for each declared host",
                                              because: "a pattern matches names the manifest does not declare"))
                     }
                 }

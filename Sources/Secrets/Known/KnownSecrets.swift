@@ -51,7 +51,7 @@ public final class KnownSecrets: Sendable {
         for i in salt.indices { salt[i] = rng.next() }
         self.salt = salt
         self.anchorSalt = rng.next() | 1
-        var names: [Name] = []
+        var names: [Name] = [], nameIndexes: [Name: Int] = [:]
         var forms: [Form] = []
         var byAnchor: [UInt64: [Int32]] = [:]
         var bits = [UInt64](repeating: 0, count: (1 << Self.bitsLog2) / 64)
@@ -65,7 +65,8 @@ public final class KnownSecrets: Sendable {
                 throw KnownSecretsError(path: v.name.source, line: 0, reason: "known secret \(v.name.ruleID) is \(v.bytes.count) bytes; at least \(Self.minimumLength) are needed, since a shorter value would match unrelated text")
             }
             let nameIndex: Int
-            if let i = names.firstIndex(of: v.name) { nameIndex = i } else { nameIndex = names.count; names.append(v.name) }
+            // Through a map: searched in the list, 80,000 keys took 13 s (found by helper-233).
+            if let i = nameIndexes[v.name] { nameIndex = i } else { nameIndex = names.count; nameIndexes[v.name] = nameIndex; names.append(v.name) }
             var seen = Set<[UInt8]>()
             for (encoding, form) in KnownEncodings.forms(of: v.bytes) where form.count >= Self.minimumLength && seen.insert(form).inserted {
                 let first8 = Self.load(form, 0)
