@@ -18,6 +18,14 @@ public enum AccessCheck {
 /// binding of every pod: a 152 KB file of 200 pods, bindings and roles took 81 s (found by helper-105).
 public struct RoleIndex {
     let byKindAndName: [String: [Workloads.Objects.Doc]]
+    /// The objects each workload is held against, found by what can concern it rather than walked
+    /// whole for each: 1,000 pods beside 1,000 RoleBindings and NetworkPolicies of other namespaces
+    /// took over a minute (found by helper-233).
+    /// Bindings (their indexes, in file order) by each subject key they name (`subjectKey`).
+    let bindingsBySubject: [String: [Int]]
+    /// Network and Cilium policies by namespace, in file order.
+    let networkPoliciesByNamespace: [String: [Workloads.Objects.Doc]], ciliumPoliciesByNamespace: [String: [Workloads.Objects.Doc]]
+
     public init(_ objects: Workloads.Objects) {
         var index: [String: [Workloads.Objects.Doc]] = [:]
         for rd in objects.roles {
@@ -25,8 +33,39 @@ public struct RoleIndex {
             index[kind + "\u{0}" + name, default: []].append(rd)
         }
         byKindAndName = index
+        var bySubject: [String: [Int]] = [:]
+        for (i, bd) in objects.bindings.enumerated() {
+            let bindingNS = bd.node["metadata"]?["namespace"]?.setName ?? "default"
+            var keys = Set<String>()
+            for s in bd.node["subjects"]?.sequence ?? [] {
+                let name = s["name"]?.string ?? ""
+                switch s["kind"]?.string {
+                case "ServiceAccount": keys.insert(Self.subjectKey("ServiceAccount", s["namespace"]?.setName ?? bindingNS, name))
+                case "User", "Group": keys.insert(Self.subjectKey(s["kind"]!.string!, "", name))
+                default: break
+                }
+            }
+            for k in keys { bySubject[k, default: []].append(i) }
+        }
+        bindingsBySubject = bySubject
+        func byNamespace(_ docs: [Workloads.Objects.Doc]) -> [String: [Workloads.Objects.Doc]] {
+            Dictionary(grouping: docs) { $0.node["metadata"]?["namespace"]?.setName ?? "default" }
+        }
+        networkPoliciesByNamespace = byNamespace(objects.networkPolicies)
+        ciliumPoliciesByNamespace = byNamespace(objects.ciliumPolicies)
     }
     func roles(kind: String, name: String) -> [Workloads.Objects.Doc] { byKindAndName[kind + "\u{0}" + name] ?? [] }
+
+    static func subjectKey(_ kind: String, _ namespace: String, _ name: String) -> String { kind + "\u{0}" + namespace + "\u{0}" + name }
+
+    /// The bindings, in file order, with a subject that may name service account `sa` of `namespace`
+    /// (`RBACExcess.names` decides): every other binding names it nowhere.
+    func bindings(naming sa: String, in namespace: String, of objects: Workloads.Objects) -> [Workloads.Objects.Doc] {
+        let keys = [Self.subjectKey("ServiceAccount", namespace, sa), Self.subjectKey("User", "", "system:serviceaccount:\(namespace):\(sa)"),
+                    Self.subjectKey("Group", "", "system:serviceaccounts"), Self.subjectKey("Group", "", "system:serviceaccounts:\(namespace)"),
+                    Self.subjectKey("Group", "", "system:authenticated")]
+        return Set(keys.flatMap { bindingsBySubject[$0] ?? [] }).sorted().map { objects.bindings[$0] }
+    }
 }
 
 /// One access control: the findings for one workload, each with the reason it matters.
@@ -66,8 +105,10 @@ struct AccessContext {
             let egress = types.isEmpty ? (d.node["spec"]?["egress"]?.sequence?.isEmpty == false) : types.contains("Egress")
             return egress && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
         }
-        networkPolicies = objects.networkPolicies.filter(restricts)
-        restrictingNetworkPolicies = Self.everyDefinition(objects.networkPolicies, restricts)
+        // Only the pod's namespace's: a policy elsewhere never restricts it, nor shares a key with one that does.
+        let namespacePolicies = roles.networkPoliciesByNamespace[ns] ?? [], namespaceCilium = roles.ciliumPoliciesByNamespace[ns] ?? []
+        networkPolicies = namespacePolicies.filter(restricts)
+        restrictingNetworkPolicies = Self.everyDefinition(namespacePolicies, restricts)
         // Cilium selects by labels that may carry a source prefix, and knows the pod's namespace as a label.
         var ciliumLabels = labels
         ciliumLabels["io.kubernetes.pod.namespace"] = ns
@@ -75,11 +116,11 @@ struct AccessContext {
         func ciliumSelects(_ d: Workloads.Objects.Doc) -> Bool {
             d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
         }
-        ciliumPolicies = objects.ciliumPolicies.filter(ciliumSelects)
+        ciliumPolicies = namespaceCilium.filter(ciliumSelects)
         // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting
         // the endpoint into default deny: by itself it restricts nothing (found by helper-124).
         // Every spelling kubectl's YAML reader (v2) takes for false, `n` included (helper-125).
-        restrictingCiliumPolicies = Self.everyDefinition(objects.ciliumPolicies) { d in
+        restrictingCiliumPolicies = Self.everyDefinition(namespaceCilium) { d in
             let allowsOnly = d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off", "n"].contains($0.lowercased()) } == true
             return !allowsOnly && ciliumSelects(d)
         }
@@ -178,7 +219,7 @@ struct RoleBindingGrants: AccessControl {
     func findings(_ c: AccessContext) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         let declared = Set(c.manifest.kubernetes.flatMap { a in a.resources.flatMap { r in a.verbs.map { "\(r)|\($0)" } } })
-        for bd in c.objects.bindings {
+        for bd in c.roles.bindings(naming: c.serviceAccount, in: c.pod.namespace, of: c.objects) {
             let b = bd.node
             let bindingNS = b["metadata"]?["namespace"]?.setName ?? "default"
             let bindingName = "\(b["kind"]?.string ?? "RoleBinding") \(b["metadata"]?["name"]?.string ?? "?")"
