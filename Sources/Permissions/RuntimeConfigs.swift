@@ -140,10 +140,11 @@ public enum RuntimeConfigs {
                 }
             }
         }
+        var mergeBudget = ComposeModel.mergeBudget
         for (k, written) in doc["services"]?.mapping ?? [:] {
             let name = k.string ?? "?"
             // The service as compose runs it: what it extends merged in, then interpolated.
-            let (merged, notChecked) = ComposeModel.extended(written, services: services, seen: [name])
+            let (merged, notChecked) = ComposeModel.extended(written, services: services, budget: &mergeBudget, seen: [name])
             let (svc, unresolved) = ComposeModel.interpolatedService(merged, env: env)
             func add(_ rule: String, _ sev: String, _ n: Node?, _ found: String, _ allowed: String, _ fix: String) {
                 out.append(finding(rule, sev, kind: "compose service", name: name, file: file, line: (n ?? written).mark?.line, found: found, allowed: allowed, fix: fix))

@@ -496,6 +496,20 @@ extension CiliumEgressTests {
 }
 
 @Suite struct RuntimeConfigTests {
+    /// Services extending one large base merge it in each: past the file's merge budget a service is
+    /// not merged, and that is a not-checked finding, never a clean pass (found by helper-233).
+    @Test func extendsPastTheMergeBudgetIsNotChecked() throws {
+        let env = (0..<2000).map { "      V\($0): x" }.joined(separator: "\n")
+        let children = (0..<200).map { "  s\($0):\n    extends: base\n    image: acme/s@sha256:" + String(repeating: "0", count: 64) }.joined(separator: "\n")
+        let path = try tmpFile("docker-compose.yml", "services:\n  base:\n    image: acme/base@sha256:" + String(repeating: "0", count: 64) + "\n    privileged: true\n    environment:\n" + env + "\n" + children + "\n")
+        let r = try Workloads.read(path)
+        let f = r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }
+        let merged = Set(f.filter { $0.rule == "pss:privileged" }.map(\.name)), cut = Set(f.filter { $0.rule == "compose:not-checked" }.map(\.name))
+        // Each merge takes the base's 4,000-odd nodes: about 49 services fit in 200,000.
+        #expect(merged.count > 40 && merged.count < 60 && merged.count + cut.count == 201, "\(merged.count) merged, \(cut.count) not checked")
+        #expect(f.contains { $0.rule == "compose:not-checked" && $0.found.contains("more than 200000 nodes") })
+    }
+
     @Test func composeServicesGetTheEquivalentControls() throws {
         let path = try tmpFile("docker-compose.yml", """
             services:
