@@ -18,22 +18,18 @@ public final class KnownSecrets: Sendable {
     }
     struct Form: Sendable { var length: Int; var digest: [UInt8]; var name: Int; var encoding: String; var probe: UInt64 }
 
-    /// Before a candidate's SHA-256, its first `probeLength` bytes (or all, when shorter) are held to
-    /// a salted 64-bit hash of the form's: a PEM key's header and the common start of its body repeated
-    /// through 8 MB of text cost a SHA-256 of the whole key at each repeat, 24 s for a 6.6 KB key
-    /// (found by helper-233). The salt is the run's own, so the hash says nothing kept elsewhere.
+    /// Before a candidate's SHA-256 over its whole length, its first `probeLength` bytes (or all, when
+    /// shorter) are held to the salted SHA-256 of the form's, cut to 64 bits: a PEM key's header and
+    /// the common start of its body repeated through 8 MB of text cost a SHA-256 of the whole key at
+    /// each repeat, 24 s for a 6.6 KB key (found by helper-233). A SHA-256, not a cheaper mix: a mix
+    /// can be run backwards, and would give back what the probe covers (found by helper-234).
     static let probeLength = 64
 
-    @inline(__always) static func probe(_ base: UnsafeRawPointer, _ count: Int, _ salt: UInt64) -> UInt64 {
-        var h = salt ^ UInt64(count)
-        var i = 0
-        while i + 8 <= count {
-            h = mix(h ^ UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)), salt)
-            i += 8
-        }
-        var tail: UInt64 = 0
-        for k in i..<count { tail |= UInt64(base.load(fromByteOffset: k, as: UInt8.self)) << (8 * UInt64(k - i)) }
-        return mix(h ^ tail, salt)
+    static func probe(_ salt: [UInt8], _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h = SHA256()
+        h.update(data: salt)
+        h.update(bufferPointer: bytes)
+        return h.finalize().withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
 
     public static let minimumLength = 8
@@ -93,8 +89,7 @@ public final class KnownSecrets: Sendable {
                 startSlots.insert(KeywordAutomaton.prefilterSlot(UInt32(form[0]) | UInt32(form[1]) << 8 | UInt32(form[2]) << 16))
                 bits[slot >> 6] |= 1 << UInt64(slot & 63)
                 byAnchor[anchor, default: []].append(Int32(forms.count))
-                let probeSalt = anchorSalt
-                let probe = form.withUnsafeBytes { Self.probe($0.baseAddress!, min(form.count, Self.probeLength), probeSalt) }
+                let probe = form.withUnsafeBytes { Self.probe(salt, UnsafeRawBufferPointer(rebasing: $0.prefix(Self.probeLength))) }
                 forms.append(Form(length: form.count, digest: Self.digest(salt, form[...]), name: nameIndex, encoding: encoding, probe: probe))
                 longest = max(longest, form.count)
                 if encoding.hasPrefix("base64") {
@@ -192,7 +187,9 @@ public final class KnownSecrets: Sendable {
         guard let candidates = byAnchor[Self.mix(x, anchorSalt)] else { return }
         for c in candidates {
             let f = forms[Int(c)]
-            guard i + f.length <= n, Self.probe(base + i, min(f.length, Self.probeLength), anchorSalt) == f.probe else { continue }
+            guard i + f.length <= n else { continue }
+            // A form no longer than the probe is hashed whole at once.
+            if f.length > Self.probeLength, Self.probe(salt, UnsafeRawBufferPointer(start: base + i, count: Self.probeLength)) != f.probe { continue }
             var hasher = SHA256()
             hasher.update(data: salt)
             hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base + i, count: f.length))
