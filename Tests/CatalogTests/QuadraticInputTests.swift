@@ -58,6 +58,17 @@ import ProvenantCore
         #expect(x.packages.filter { $0.name != "stdlib" }.map { "\($0.name)@\($0.version)" } == ["example.com/exact@v2.0.0"], "\(x.packages.map(\.name))")
     }
 
+    /// Workspace globs over 1 KB are not matched: a long inclusion takes no member, and a long
+    /// exclusion leaves the directory none, since it could take any member out (found by helper-234).
+    @Test func longWorkspaceGlobsNeverMakeAMemberPinned() {
+        let long = "packages/" + String(repeating: "x", count: 2000)
+        #expect(WorkspaceMembers(globs: ["packages/*"], rushProjects: []).holds("packages/a"))
+        #expect(!WorkspaceMembers(globs: ["packages/*", "!packages/a"], rushProjects: []).holds("packages/a"))
+        #expect(!WorkspaceMembers(globs: ["**/" + long], rushProjects: []).holds("packages/a"))
+        #expect(WorkspaceMembers(globs: ["packages/*", "**/" + long], rushProjects: []).holds("packages/a"))
+        #expect(!WorkspaceMembers(globs: ["packages/*", "!" + long], rushProjects: []).holds("packages/a"))
+    }
+
     /// Spellings of one DEP-5 license name in other cases are one license, with one text.
     @Test func debianLicenseNamesInOtherCasesAreOne() throws {
         let text = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Zzz-Local\n\nFiles: a/*\nLicense: ZZZ-local\n\nFiles: b/*\nLicense: zzz-LOCAL\n\nLicense: zzz-local\n some text of the license\n"

@@ -17,13 +17,15 @@ import Yams
 public struct WorkspaceMembers: Sendable {
     let included: [Glob], excluded: [Glob]
     let rushProjects: Set<String>
-    /// A glob longer than this is no member's: a `**` glob of megabytes cost each manifest below it
-    /// its length times the manifest's path (42 s for one; found by helper-232). Its members are then
-    /// said to be unpinned, as any manifest no lockfile pins.
+    /// A glob longer than this is not matched: a `**` glob of megabytes cost each manifest below it
+    /// its length times the manifest's path (42 s for one; found by helper-232). An inclusion that
+    /// long takes no member, so its members are said to be unpinned, as any manifest no lockfile
+    /// pins; an exclusion that long could take any member out, so then the directory has none.
     static let maxGlobBytes = 1024
 
     init(globs: [String], rushProjects: Set<String>) {
-        let kept = globs.filter { $0.utf8.count <= Self.maxGlobBytes }
+        let long = globs.filter { $0.utf8.count > Self.maxGlobBytes }
+        let kept = long.contains { $0.hasPrefix("!") } ? [] : globs.filter { $0.utf8.count <= Self.maxGlobBytes }
         // An excluded member (`!packages/legacy`) is no member (found by review).
         included = kept.filter { !$0.hasPrefix("!") }.map { Glob($0) }
         excluded = kept.filter { $0.hasPrefix("!") }.map { Glob(String($0.dropFirst())) }
