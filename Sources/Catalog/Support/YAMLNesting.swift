@@ -60,7 +60,7 @@ public enum YAMLNesting {
         }
         if let line = complexKeyLine { throw ParseError("invalid YAML: a mapping key that is an alias or a collection, which this reader refuses", line: line) }
         if let line = aliasLine {
-            throw ParseError(maxAliases == 0 ? "invalid YAML: an alias (*name), which this file does not take" : "invalid YAML: more than \(maxAliases ?? 0) aliases", line: line)
+            throw ParseError(maxAliases == 0 ? "invalid YAML: an alias (*name); aliases are not taken in this file" : "invalid YAML: more than \(maxAliases ?? 0) aliases", line: line)
         }
         if let line = tooDeep { throw ParseError("invalid YAML: sequences and mappings nested deeper than \(maxDepth) levels", line: line) }
     }
