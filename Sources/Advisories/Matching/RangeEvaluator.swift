@@ -61,17 +61,21 @@ public enum RangeEvaluator {
         /// searched whole.
         static let sortable: Set<String> = ["PyPI", "SemVer", "Pub", "Go", "RubyGems", "NuGet"]
 
-        /// Whether a listed version equals `mine` under `scheme` (the entry's own, always).
-        func listedHolds(_ mine: ParsedVersion, by scheme: AnyVersionScheme) -> Bool {
+        /// Whether a listed version equals `mine` (spelt `spelling`) under `scheme` (the entry's own).
+        /// Only ASCII spellings are searched by halves: PyPI's legacy versions are equal as Swift
+        /// strings (canonically) but ordered by code points, so `é` spelt two ways is equal with `f`
+        /// between them (found by helper-234).
+        func listedHolds(_ mine: ParsedVersion, spelt spelling: String, by scheme: AnyVersionScheme) -> Bool {
             let (sorted, vs) = parsedListed.withLock { cached in
                 if let cached { return cached }
-                var parsed = EntryCodec.list(listed).compactMap { try? scheme.parsed($0) }
-                let sortable = Self.sortable.contains(scheme.name)
+                let all = EntryCodec.list(listed)
+                var parsed = all.compactMap { try? scheme.parsed($0) }
+                let sortable = Self.sortable.contains(scheme.name) && all.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
                 if sortable { parsed.sort { scheme.compare($0, $1) < 0 } }
                 cached = (sortable, parsed)
                 return (sortable, parsed)
             }
-            guard sorted else { return vs.contains { scheme.compare(mine, $0) == 0 } }
+            guard sorted, spelling.utf8.allSatisfy({ $0 < 0x80 }) else { return vs.contains { scheme.compare(mine, $0) == 0 } }
             var lo = 0, hi = vs.count
             while lo < hi {
                 let mid = (lo + hi) / 2
@@ -237,7 +241,7 @@ public enum RangeEvaluator {
         if let s = p.ecoScheme, !p.listed.isEmpty {
             switch subject.parsed(by: s) {
             case .success(let mine):
-                if p.listedHolds(mine, by: s) { return .affected }
+                if p.listedHolds(mine, spelt: subject.version, by: s) { return .affected }
             case .failure(let error): unknown = unknown ?? "unparsable version: \(error.reason)"
             }
         }
