@@ -15,6 +15,9 @@ enum FleetDrift {
         var notes: [String]
         /// Same-version packages whose content neither SBOM gives a digest for: not compared, not clean.
         var contentNotCompared: [String]
+        /// Additions held against nothing, past the diff's budgets (respellings, look-alikes): not
+        /// compared, not clean.
+        var additionsNotCompared: [String]
         /// What either SBOM says it could not read (a known unknown, an incomplete composition, a
         /// component whose purl does not read): not compared, never clean, as `diff` says it.
         var notChecked: [String]
@@ -45,6 +48,7 @@ enum FleetDrift {
         var notes = d.notes
         if !unread.isEmpty { notes.append("NOT CHECKED: \(unread.count) input\(unread.count == 1 ? "" : "s") of the two sides could not be read (see notChecked)") }
         return Answer(agent: agent, from: from.version, to: to.version, findings: d.findings, notes: notes, contentNotCompared: d.contentNotCompared,
+                      additionsNotCompared: d.additionsNotCompared,
                       notChecked: unread.map { Redactor.escapeControls(Redactor.redact($0)) }, baselineCount: d.baselineCount, currentCount: d.currentCount)
     }
 }
