@@ -28,6 +28,26 @@ import ProvenantCore
         #expect(NodePath.resolveSlashed("q", from: deep, stopped: &stopped, exists: keys.contains) == nil && stopped)
     }
 
+    /// npm v1 lockfiles nest by `dependencies`: past 4,096-byte keys a package keeps a short stand-in
+    /// key, is still listed, and its edges are said cut; the shallow ones still resolve.
+    @Test func npmV1PackagesNestedPastTheKeyLimitAreListedAndSaid() throws {
+        let dir = try HostileInputTests.tempDir("npm-v1-deep")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var inner = ""
+        for level in stride(from: 39, through: 0, by: -1) {
+            let name = "p\(level)-" + String(repeating: "x", count: 200)
+            let nested = inner.isEmpty ? "" : #", "dependencies": {"# + inner + "}"
+            inner = #""\#(name)": {"version": "1.0.\#(level)", "requires": {"shared": "2.0.0"}\#(nested)}"#
+        }
+        let lock = #"{"lockfileVersion": 1, "dependencies": {"shared": {"version": "2.0.0"}, "# + inner + "}}"
+        try HostileInputTests.write(Array(lock.utf8), dir + "/package-lock.json")
+        let x = try HostileInputTests.extract(NpmLockExtractor(), dir, "package-lock.json")
+        #expect(x.packages.count == 41, "\(x.packages.count)")
+        let shallow = try #require(x.packages.first { $0.version == "1.0.0" }), deep = try #require(x.packages.first { $0.version == "1.0.39" })
+        #expect(shallow.dependsOn == ["pkg:npm/shared@2.0.0"] && deep.dependsOn.isEmpty, "\(shallow.dependsOn) \(deep.dependsOn)")
+        #expect(x.diagnostics.count == 1 && x.diagnostics[0].message.contains("were not resolved") && x.diagnostics[0].unscanned != nil, "\(x.diagnostics)")
+    }
+
     /// Cargo.lock entries naming `name version` find that version among many, and `name` alone the first.
     @Test func cargoFindsAVersionAmongMany() throws {
         let dir = try HostileInputTests.tempDir("cargo-versions")

@@ -166,10 +166,16 @@ public struct NpmLockExtractor: Extractor {
         // Flatten nested trees into path keys like npm v2 does, so resolution is shared.
         var keyToIndex: [String: Int] = [:]
         var requires: [(String, [String])] = []
+        // A package nested so deep that its key would pass `maxKeyBytes` gets a short stand-in key
+        // (NUL, then its index), and so does everything below it: whole keys at every level of 255
+        // levels of 100 KB names held 4 GB for a 25 MB lockfile (found by helper-232). Nothing
+        // resolves to or from such a package; its edges are said cut.
         func walk(_ m: [String: Any], prefix: String) {
             for n in m.keys.sorted() {
                 guard let e = m[n] as? [String: Any] else { continue }
-                let key = prefix.isEmpty ? "node_modules/" + n : prefix + "/node_modules/" + n
+                let deep = prefix.hasPrefix("\u{0}") || prefix.utf8.count + n.utf8.count + 14 > NodePath.maxKeyBytes
+                let key = deep ? "\u{0}\(packages.count)" : prefix.isEmpty ? "node_modules/" + n : prefix + "/node_modules/" + n
+                let shown = deep ? "…/node_modules/" + n : key
                 if var v = e.str("version"), !v.isEmpty {
                     var realName = n
                     // Aliases: "npm:real-name@1.2.3".
@@ -185,13 +191,16 @@ public struct NpmLockExtractor: Extractor {
                     packages.append(p)
                     requires.append((key, Array((e.obj("requires") ?? [:]).keys)))
                 } else if Self.installed(e, includeDev: includeDev) {
-                    unversioned.append(Self.noVersion(key, path: path, line: lines.line(n)))
+                    unversioned.append(Self.noVersion(shown, path: path, line: lines.line(n)))
                 }
                 if let nested = e.obj("dependencies") { walk(nested, prefix: key) }
             }
         }
         walk(deps, prefix: "")
         Graph.link(&packages, requires.map { key, reqs in reqs.map { (key, $0) } }) { key, dep in
+            // From a stand-in, or to where a stand-in would be (a copy nested under this package), the
+            // package Node would load is not known.
+            if key.hasPrefix("\u{0}") || key.utf8.count + dep.utf8.count + 14 > NodePath.maxKeyBytes { cut.insert(key); return nil }
             var stopped = false
             defer { if stopped { cut.insert(key) } }
             return NodePath.resolve(dep, from: key, stopped: &stopped, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
