@@ -30,6 +30,17 @@ import Permissions
                            env: ["PROVENANT_ENVIRONMENT": ""].merging(env) { $1 })
         }
         func remove() { try? FileManager.default.removeItem(atPath: dir) }
+        /// Writes `text` as the executable file `name` and returns its SHA-256, as a manifest pins it.
+        func script(_ name: String, _ text: String) throws -> String {
+            let p = dir + "/" + name
+            try text.write(toFile: p, atomically: false, encoding: .utf8)
+            chmod(p, 0o755)
+            let fd = open(p, O_RDONLY)
+            defer { close(fd) }
+            return try #require(ExecLauncher.sha256(fd))
+        }
+        /// Replaces the manifest `m.yaml`.
+        func manifest(_ text: String) throws { try text.write(toFile: dir + "/m.yaml", atomically: false, encoding: .utf8) }
     }
 
     /// The JSON audit record on standard error.
@@ -432,12 +443,10 @@ import Permissions
     }
 
     @Test func aDeclaredScriptWhoseDigestChangedIsRefused() throws {
-        let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": Self.cleanup])
+        let s = try Scratch(manifest: "name: agent\n")
         defer { s.remove() }
-        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
-        let digest = try #require(ExecLauncher.sha256(fd))
-        close(fd)
-        try "name: agent\nscripts:\n  rotate.sh:\n    environments: [production]\n    sha256: \(digest)\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let digest = try s.script("rotate.sh", Self.cleanup)
+        try s.manifest("name: agent\nscripts:\n  rotate.sh:\n    environments: [production]\n    sha256: \(digest)\n")
         let ok = try s.exec(["--environment", "production"], [s.dir + "/rotate.sh"])
         #expect(ok.code == 0 && ok.out == "cleaned\n", "\(ok.err)")
         let viaBash = try s.exec(["--environment", "production"], ["/bin/bash", s.dir + "/rotate.sh"])
@@ -458,11 +467,7 @@ import Permissions
         let s = try Scratch(manifest: "name: agent\n", files: ["rw/interp": "#!/bin/sh\necho pwned\n"])
         defer { s.remove() }
         chmod(s.dir + "/rw/interp", 0o755)
-        try "#!\(s.dir)/rw/interp\necho cleaned\n".write(toFile: s.dir + "/rotate.sh", atomically: false, encoding: .utf8)
-        chmod(s.dir + "/rotate.sh", 0o755)
-        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
-        let digest = try #require(ExecLauncher.sha256(fd))
-        close(fd)
+        let digest = try s.script("rotate.sh", "#!\(s.dir)/rw/interp\necho cleaned\n")
         try "name: agent\nfilesystem:\n  write: [\(s.dir)/rw]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n"
             .write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
         let r = try s.exec(["--environment", "production"], [s.dir + "/rotate.sh"])
@@ -478,12 +483,10 @@ import Permissions
     /// writing into the file (here even allowed by the manifest) cannot change what runs.
     @Test func aScriptWithADigestRunsFromTheSealedCopyThatWasHashed() throws {
         let text = "#!/bin/sh -e\ncase $- in *e*) echo errexit;; esac\nreadlink \"$0\"\necho tampered >> \"$0\" && echo appended || echo append-refused\n"
-        let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": text])
+        let s = try Scratch(manifest: "name: agent\n")
         defer { s.remove() }
-        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
-        let digest = try #require(ExecLauncher.sha256(fd))
-        close(fd)
-        try "name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let digest = try s.script("rotate.sh", text)
+        try s.manifest("name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n")
         for command in [[s.dir + "/rotate.sh"], ["/bin/sh", s.dir + "/rotate.sh"]] {
             let r = try s.exec(["--environment", "production"], command)
             #expect(r.code == 0, "\(r.err)")
@@ -500,19 +503,13 @@ import Permissions
     @Test func aProgramInAWritePathCannotBeOverwrittenAndRunUnlessSaid() throws {
         let s = try Scratch(manifest: "name: agent\n")
         defer { s.remove() }
-        let text = "#!/bin/sh\ncat /usr/bin/id > \(s.dir)/rotate.sh && \(s.dir)/rotate.sh -u && echo RAN\necho done\n"
-        try text.write(toFile: s.dir + "/rotate.sh", atomically: false, encoding: .utf8)
-        chmod(s.dir + "/rotate.sh", 0o755)
-        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
-        let digest = try #require(ExecLauncher.sha256(fd))
-        close(fd)
-        try "name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let digest = try s.script("rotate.sh", "#!/bin/sh\ncat /usr/bin/id > \(s.dir)/rotate.sh && \(s.dir)/rotate.sh -u && echo RAN\necho done\n")
+        try s.manifest("name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n")
         let pinned = try s.exec(["--environment", "production", "--audit", "-"], [s.dir + "/rotate.sh"])
         #expect(pinned.code == 0 && !pinned.out.contains("RAN") && pinned.out.contains("done") && pinned.err.contains("Permission denied"), "\(pinned.out) \(pinned.err)")
         #expect(!pinned.err.contains("keeps execute"), "\(pinned.err)")
 
-        try "#!/bin/sh\necho hello\n".write(toFile: s.dir + "/tool.sh", atomically: false, encoding: .utf8)
-        chmod(s.dir + "/tool.sh", 0o755)
+        _ = try s.script("tool.sh", "#!/bin/sh\necho hello\n")
         let unpinned = try s.exec(["--environment", "test", "--audit", "-"], [s.dir + "/tool.sh"])
         #expect(unpinned.code == 0 && unpinned.out == "hello\n", "\(unpinned.out) \(unpinned.err)")
         #expect(unpinned.err.contains("warning: \(s.dir)/tool.sh lies in a write path and keeps execute"), "\(unpinned.err)")
@@ -529,12 +526,8 @@ import Permissions
         // Without `#!` too: execvp hands the file to /bin/sh, which read the live file after the hash
         // (found by helper-208). Both run from the sealed copy.
         for text in ["#!/bin/sh\nreadlink \"$0\"\necho ran\n", "readlink \"$0\"\necho ran\n"] {
-            try text.write(toFile: s.dir + "/report.sh", atomically: false, encoding: .utf8)
-            chmod(s.dir + "/report.sh", 0o755)
-            let fd = open(s.dir + "/report.sh", O_RDONLY)
-            let digest = try #require(ExecLauncher.sha256(fd))
-            close(fd)
-            try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+            let digest = try s.script("report.sh", text)
+            try s.manifest("name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(digest)}\n")
             let r = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
             #expect(r.code == 0 && r.out == "/memfd:provenant-script (deleted)\nran\n", "\(text.prefix(9)): \(r.out) \(r.err)")
         }
