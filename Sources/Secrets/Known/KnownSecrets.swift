@@ -26,10 +26,7 @@ public final class KnownSecrets: Sendable {
     static let probeLength = 64
 
     static func probe(_ salt: [UInt8], _ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h = SHA256()
-        h.update(data: salt)
-        h.update(bufferPointer: bytes)
-        return h.finalize().withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        salted(salt, bytes).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
 
     public static let minimumLength = 8
@@ -145,11 +142,15 @@ public final class KnownSecrets: Sendable {
     @inline(__always) static func slot(_ x: UInt64, _ salt: UInt64) -> Int {
         Int(((x ^ salt) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bitsLog2))
     }
-    static func digest(_ salt: [UInt8], _ bytes: ArraySlice<UInt8>) -> [UInt8] {
+    /// The salted SHA-256 every form is held to, whole (`digest`) and by its first bytes (`probe`).
+    static func salted(_ salt: [UInt8], _ bytes: UnsafeRawBufferPointer) -> SHA256.Digest {
         var h = SHA256()
         h.update(data: salt)
-        h.update(data: bytes)
-        return Array(h.finalize())
+        h.update(bufferPointer: bytes)
+        return h.finalize()
+    }
+    static func digest(_ salt: [UInt8], _ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        Array(bytes.withUnsafeBytes { salted(salt, $0) })
     }
 
     /// Every occurrence of a known value's form in `bytes`, testing every position. The engine instead
@@ -190,10 +191,7 @@ public final class KnownSecrets: Sendable {
             guard i + f.length <= n else { continue }
             // A form no longer than the probe is hashed whole at once.
             if f.length > Self.probeLength, Self.probe(salt, UnsafeRawBufferPointer(start: base + i, count: Self.probeLength)) != f.probe { continue }
-            var hasher = SHA256()
-            hasher.update(data: salt)
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base + i, count: f.length))
-            if Array(hasher.finalize()) == f.digest {
+            if Self.salted(salt, UnsafeRawBufferPointer(start: base + i, count: f.length)).elementsEqual(f.digest) {
                 found.append(SecretMatch(ruleID: names[f.name].ruleID, title: "Known secret (\(f.encoding))", severity: .critical,
                                          confidence: .high, value: i..<(i + f.length), match: i..<(i + f.length)))
             }
