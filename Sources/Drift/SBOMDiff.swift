@@ -563,8 +563,7 @@ public struct SBOMDiff: Sendable {
         }
         if sameVersion { return hb.path != ha.path ? "same version, resolved from another location: \(a)" : nil }
         // A registry download: the directory holds the package's name, the file name its version.
-        func directory(_ p: String) -> Substring { p.lastIndex(of: "/").map { p[..<$0] } ?? Substring(p) }
-        return directory(hb.path) != directory(ha.path) ? "resolved from another location on \(ha.host ?? "?"): \(a)" : nil
+        return SameSource.directory(hb.path) != SameSource.directory(ha.path) ? "resolved from another location on \(ha.host ?? "?"): \(a)" : nil
     }
 
     static func configChanges(_ before: [ConfigFile], _ after: [ConfigFile]) -> [(DriftFinding, DriftPolicy.Change?)] {
