@@ -7,6 +7,9 @@ enum NodePath {
     /// deep with 2,000 dependencies took 27 s (found by helper-107). Real keys are far shorter.
     static let maxKeyBytes = 4096, maxDepth = 128
 
+    /// The length of the key of `name` nested under `key` (`key/node_modules/name`).
+    static func nestedKeyBytes(_ key: String, _ name: String) -> Int { key.utf8.count + "/node_modules/".utf8.count + name.utf8.count }
+
     /// `stopped` is set when the search ended at those limits rather than at the root.
     static func resolve(_ dep: String, from key: String, stopped: inout Bool, exists: (String) -> Bool) -> String? {
         guard key.utf8.count <= maxKeyBytes else { stopped = true; return nil }
@@ -173,7 +176,7 @@ public struct NpmLockExtractor: Extractor {
         func walk(_ m: [String: Any], prefix: String) {
             for n in m.keys.sorted() {
                 guard let e = m[n] as? [String: Any] else { continue }
-                let deep = prefix.hasPrefix("\u{0}") || prefix.utf8.count + n.utf8.count + 14 > NodePath.maxKeyBytes
+                let deep = prefix.hasPrefix("\u{0}") || NodePath.nestedKeyBytes(prefix, n) > NodePath.maxKeyBytes
                 let key = deep ? "\u{0}\(packages.count)" : prefix.isEmpty ? "node_modules/" + n : prefix + "/node_modules/" + n
                 let shown = deep ? "…/node_modules/" + n : key
                 if var v = e.str("version"), !v.isEmpty {
@@ -200,7 +203,7 @@ public struct NpmLockExtractor: Extractor {
         Graph.link(&packages, requires.map { key, reqs in reqs.map { (key, $0) } }) { key, dep in
             // From a stand-in, or to where a stand-in would be (a copy nested under this package), the
             // package Node would load is not known.
-            if key.hasPrefix("\u{0}") || key.utf8.count + dep.utf8.count + 14 > NodePath.maxKeyBytes { cut.insert(key); return nil }
+            if key.hasPrefix("\u{0}") || NodePath.nestedKeyBytes(key, dep) > NodePath.maxKeyBytes { cut.insert(key); return nil }
             var stopped = false
             defer { if stopped { cut.insert(key) } }
             return NodePath.resolve(dep, from: key, stopped: &stopped, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
