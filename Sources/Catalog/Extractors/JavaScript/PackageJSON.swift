@@ -83,8 +83,12 @@ public struct PackageJSONExtractor: Extractor {
             let rel = dir.isEmpty ? here : String(here.dropFirst(dir.count + 1))
             // Each directory's declarations are read once a scan, not once for each manifest below it:
             // 400 members under a 2.5 MB root package.json took 23 s (found by helper-232).
-            let declared = input.index.workspaceMembers.value(dir) { WorkspaceMembers(globs: workspaces(input, in: dir), rushProjects: rushProjects(input, in: dir)) }
-            if Self.lockfiles.contains(where: { input.index.contains(join(dir, $0)) }), declared.holds(rel) { return true }
+            // Workspace globs count only beside a lockfile, so they are read only there.
+            let locked = Self.lockfiles.contains { input.index.contains(join(dir, $0)) }
+            let declared = input.index.workspaceMembers.value(dir) {
+                WorkspaceMembers(globs: locked ? workspaces(input, in: dir) : [], rushProjects: rushProjects(input, in: dir))
+            }
+            if declared.holds(rel) { return true }
             // Rush keeps its lockfile in common/config/rush and names each project in rush.json (JSON with comments).
             if declared.rushProjects.contains(rel) { return true }
         }
